@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wall-clock helpers (see clock.h). The synchronisation state comes from
+ * adjtimex(2): the kernel clears STA_UNSYNC once an NTP client (chrony,
+ * systemd-timesyncd) has disciplined the clock, and adjtimex() returns
+ * TIME_ERROR while it is unsynchronised.
+ */
+#include "clock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+
+uint64_t sl_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t sl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void sl_rfc3339(uint64_t us, char out[SL_RFC3339_LEN])
+{
+	time_t sec = (time_t)(us / 1000000u);
+	unsigned ms = (unsigned)((us / 1000u) % 1000u);
+	struct tm tm;
+
+	char tmp[64];
+
+	gmtime_r(&sec, &tm);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+		 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	memcpy(out, tmp, SL_RFC3339_LEN - 1);
+	out[SL_RFC3339_LEN - 1] = '\0';
+}
+
+void sl_utc_day(uint64_t us, char out[SL_DAY_LEN])
+{
+	time_t sec = (time_t)(us / 1000000u);
+	struct tm tm;
+
+	char tmp[48];
+
+	gmtime_r(&sec, &tm);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000,
+		 tm.tm_mon + 1, tm.tm_mday);
+	memcpy(out, tmp, SL_DAY_LEN - 1);
+	out[SL_DAY_LEN - 1] = '\0';
+}
+
+static int digits(const char **p, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+
+		if (c < '0' || c > '9')
+			return -EINVAL;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*ret = v;
+	return 0;
+}
+
+int sl_rfc3339_parse(const char *s, uint64_t *ret_us)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, off = 0;
+	uint64_t frac_us = 0;
+	const char *p = s;
+	time_t t;
+
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d) || (*p != 'T' && *p != 't') ||
+	    !++p || digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+	    *p++ != ':' || digits(&p, 2, &sec))
+		return -EINVAL;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -EINVAL;
+	if (*p == '.') {
+		uint64_t scale = 100000;
+		int n = 0;
+
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			frac_us += (uint64_t)(*p - '0') * scale;
+			scale /= 10;
+			p++;
+			n++;
+		}
+		if (n == 0)
+			return -EINVAL;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, oh, om;
+
+		p++;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
+		    oh > 23 || om > 59)
+			return -EINVAL;
+		off = sign * (oh * 3600 + om * 60);
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || (int64_t)t - off < 0)
+		return -EINVAL;
+	*ret_us = (uint64_t)((int64_t)t - off) * 1000000u + frac_us;
+	return 0;
+}
+
+bool sl_clock_synced(void)
+{
+	struct timex tx;
+	int state;
+
+	memset(&tx, 0, sizeof(tx));
+	state = adjtimex(&tx);
+	if (state < 0)
+		return false;
+	return state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+}
