@@ -29,6 +29,8 @@ struct sl_loop {
 	int cur;			/* index being dispatched */
 	bool stop;
 	uint64_t wakeups;
+	void (*post_hook)(void *ctx);
+	void *post_ctx;
 };
 
 static void rearm(struct sl_loop *loop)
@@ -209,6 +211,8 @@ int sl_loop_run_once(struct sl_loop *loop, int timeout_ms)
 	/* timers that came due while fds were handled, without another wake-up */
 	if (loop->timers && loop->timers->due_ms <= sl_mono_ms())
 		run_timers(loop);
+	if (loop->post_hook)
+		loop->post_hook(loop->post_ctx);
 	return 0;
 }
 
@@ -230,6 +234,12 @@ void sl_loop_stop(struct sl_loop *loop)
 bool sl_loop_stopping(const struct sl_loop *loop)
 {
 	return loop->stop;
+}
+
+void sl_loop_set_post_hook(struct sl_loop *loop, void (*hook)(void *ctx), void *ctx)
+{
+	loop->post_hook = hook;
+	loop->post_ctx = ctx;
 }
 
 uint64_t sl_loop_wakeups(const struct sl_loop *loop)

@@ -56,6 +56,12 @@ void sl_timer_arm(struct sl_loop *loop, struct sl_timer *t, uint64_t delay_ms);
 void sl_timer_arm_at(struct sl_loop *loop, struct sl_timer *t, uint64_t due_ms);
 void sl_timer_cancel(struct sl_loop *loop, struct sl_timer *t);
 
+/*
+ * Called once after every round of dispatch (fds and timers), e.g. to
+ * schedule a spool commit for work queued during the round. One hook.
+ */
+void sl_loop_set_post_hook(struct sl_loop *loop, void (*hook)(void *ctx), void *ctx);
+
 /* Counters for benchmarks (wake-ups when idle). */
 uint64_t sl_loop_wakeups(const struct sl_loop *loop);
 

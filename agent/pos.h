@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The POS listener: newline-delimited JSON over Unix sockets and TCP
+ * ([pos] listen). Each request line goes through sl_pos_request() (the
+ * privacy stage) and, for an event, to the sink (the spool). Replies go
+ * back in request order, and a reply to an event only once the agent
+ * reports the event's spool transaction committed (sl_pos_committed()).
+ *
+ * Limits, each with a stable error code: 16 KiB per line (too_long; the
+ * connection survives), max_connections (too_many_connections), an idle
+ * timeout, and per-connection backpressure so that a client that does
+ * not read its replies only stalls itself.
+ */
+#ifndef SL_POS_H
+#define SL_POS_H
+
+#include "loop.h"
+#include "pos_request.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_POS_MAX_LINE 16384	/* bytes of one request, without the newline */
+
+struct sl_pos;
+
+struct sl_pos_cfg {
+	const char *listen;		/* "unix:/path,tcp:host:port" */
+	const char *auth_token_file;	/* NULL: no auth (only Unix sockets) */
+	int socket_mode;		/* of Unix sockets */
+	const char *socket_group;	/* NULL: the agent's group */
+	int max_connections;
+	int idle_timeout_s;
+};
+
+struct sl_pos_sink {
+	/* Queues an event for the next spool commit: sequence number > 0,
+	 * -ENOSPC (spool full for this class) or another -errno. */
+	int64_t (*submit)(void *ctx, enum sl_event_class cls, const char *id, const char *type,
+			  const char *payload, size_t len);
+	void *ctx;
+};
+
+struct sl_pos_stats {
+	uint64_t connections;		/* accepted since start */
+	uint64_t open;			/* open now */
+	uint64_t requests;
+	uint64_t events[SL_CLASS__COUNT];
+	uint64_t errors;		/* error replies */
+	uint64_t rejected;		/* connections refused at max_connections */
+};
+
+/*
+ * Binds every listener of cfg->listen and registers them with loop.
+ * ctx is copied (its pointers must outlive the listener). On failure a
+ * one-line reason is written to err. 0 or -errno.
+ */
+int sl_pos_open(struct sl_pos **ret, struct sl_loop *loop, const struct sl_pos_cfg *cfg,
+		const struct sl_pos_ctx *ctx, const struct sl_pos_sink *sink, char *err,
+		size_t errlen);
+/* Closes listeners and connections (pending replies are dropped: their
+ * events are committed or not, and the POS retries). NULL ok. */
+void sl_pos_close(struct sl_pos *pos);
+
+/* Events up to durable_seq are committed: send their replies. */
+void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq);
+/* The commit covering events up to upto_seq failed: they get spool_error. */
+void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq);
+
+void sl_pos_stats(const struct sl_pos *pos, struct sl_pos_stats *out);
+/* The address listener i is bound to ("tcp:127.0.0.1:7410", "unix:/p"), NULL past the end. */
+const char *sl_pos_listen_addr(const struct sl_pos *pos, int i);
+
+#endif
