@@ -68,6 +68,12 @@ static void commit_now(struct sl_agent *ag)
 		if (ag->pos)
 			sl_pos_commit_failed(ag->pos, ag->last_seq);
 #endif
+		if (durable == -EUCLEAN) {
+			/* the file is damaged: the next start moves it aside */
+			sl_err("spool damaged while running; stopping so that the restart recovers it");
+			ag->exit_status = 1;
+			sl_loop_stop(ag->loop);
+		}
 		return;
 	}
 #ifdef CONFIG_SL_POS

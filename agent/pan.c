@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Card numbers and loyalty ids: canonical forms, Luhn, brand from the IIN,
+ * and ISO/IEC 7813 track 1/2 parsing that extracts the PAN and nothing
+ * else. The track parsers validate the other fields in place (they are
+ * never copied) and hand the PAN slice to sl_pan_canonical(), which owns
+ * the only scratch buffer and zeroizes it. See docs/tokens.md.
+ */
+#include "pan.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+bool sl_luhn_valid(const char *digits, size_t len)
+{
+	unsigned int sum = 0;
+	bool dbl = false;
+
+	if (!digits || len == 0)
+		return false;
+	for (size_t i = len; i-- > 0;) {
+		unsigned int d;
+
+		if (!is_digit(digits[i]))
+			return false;
+		d = (unsigned int)(digits[i] - '0');
+		if (dbl) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+		dbl = !dbl;
+	}
+	return sum % 10 == 0;
+}
+
+int sl_pan_canonical(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_len)
+{
+	char buf[SL_PAN_BUF];
+	size_t n = 0;
+	int rc;
+
+	if (!in || !out)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (c == ' ' || c == '-')
+			continue;
+		if (!is_digit(c) || n == SL_PAN_MAX) {
+			rc = -EINVAL;
+			goto out_zero;
+		}
+		buf[n++] = c;
+	}
+	if (n < SL_PAN_MIN) {
+		rc = -EINVAL;
+		goto out_zero;
+	}
+	if (!sl_luhn_valid(buf, n)) {
+		rc = -EBADMSG;
+		goto out_zero;
+	}
+	memset(out, 0, SL_PAN_BUF);
+	memcpy(out, buf, n);
+	if (ret_len)
+		*ret_len = n;
+	rc = 0;
+out_zero:
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	return rc;
+}
+
+/* The first n digits as a number, or -1 if the PAN is shorter. */
+static long prefix(const char *d, size_t len, size_t n)
+{
+	long v = 0;
+
+	if (len < n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(d[i]))
+			return -1;
+		v = v * 10 + (d[i] - '0');
+	}
+	return v;
+}
+
+static bool in_range(long v, long lo, long hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/*
+ * Checked in this order; the first match wins. The only overlap is
+ * 622126-622925 (Discover, listed before UnionPay's 62: see docs/tokens.md).
+ */
+enum sl_card_brand sl_card_brand(const char *digits, size_t len)
+{
+	long p1, p2, p3, p4, p6;
+
+	if (!digits)
+		return SL_BRAND_UNKNOWN;
+	p1 = prefix(digits, len, 1);
+	p2 = prefix(digits, len, 2);
+	p3 = prefix(digits, len, 3);
+	p4 = prefix(digits, len, 4);
+	p6 = prefix(digits, len, 6);
+
+	if (p1 == 4)
+		return SL_BRAND_VISA;
+	if (p2 == 34 || p2 == 37)
+		return SL_BRAND_AMEX;
+	if (in_range(p3, 300, 305) || p4 == 3095 || p2 == 36 || in_range(p2, 38, 39))
+		return SL_BRAND_DINERS;
+	if (in_range(p4, 3528, 3589))
+		return SL_BRAND_JCB;
+	if (in_range(p2, 51, 55) || in_range(p4, 2221, 2720))
+		return SL_BRAND_MASTERCARD;
+	if (p4 == 6011 || in_range(p3, 644, 649) || p2 == 65 || in_range(p6, 622126, 622925))
+		return SL_BRAND_DISCOVER;
+	if (p2 == 62 || p2 == 81)
+		return SL_BRAND_UNIONPAY;
+	if (p2 == 50 || in_range(p2, 56, 58) || p4 == 6304 || p4 == 6759 ||
+	    in_range(p4, 6761, 6763) || p2 == 67)
+		return SL_BRAND_MAESTRO;
+	return SL_BRAND_UNKNOWN;
+}
+
+const char *sl_card_brand_name(enum sl_card_brand brand)
+{
+	switch (brand) {
+	case SL_BRAND_VISA:       return "visa";
+	case SL_BRAND_MASTERCARD: return "mastercard";
+	case SL_BRAND_AMEX:       return "amex";
+	case SL_BRAND_DISCOVER:   return "discover";
+	case SL_BRAND_JCB:        return "jcb";
+	case SL_BRAND_UNIONPAY:   return "unionpay";
+	case SL_BRAND_MAESTRO:    return "maestro";
+	case SL_BRAND_DINERS:     return "diners";
+	case SL_BRAND_UNKNOWN:    break;
+	}
+	return "unknown";
+}
+
+/*
+ * The part of a track after the PAN separator: YYMM, 3-digit service code,
+ * then discretionary data up to the optional end sentinel '?', which may
+ * be followed by one LRC character and nothing else. 'disc_ok' says which
+ * discretionary characters the track's character set allows.
+ */
+static int check_track_tail(const char *p, size_t len, bool (*disc_ok)(char))
+{
+	size_t i;
+
+	if (len < 7)
+		return -EINVAL;
+	for (i = 0; i < 7; i++)
+		if (!is_digit(p[i]))
+			return -EINVAL;
+	for (; i < len && p[i] != '?'; i++)
+		if (!disc_ok(p[i]))
+			return -EINVAL;
+	if (i == len)
+		return 0;                       /* no end sentinel */
+	i++;                                    /* '?' */
+	if (i == len)
+		return 0;                       /* no LRC */
+	if (p[i] < 0x20 || p[i] > 0x7e)
+		return -EINVAL;
+	return i + 1 == len ? 0 : -EINVAL;      /* one LRC, then the end */
+}
+
+static bool track1_disc_ok(char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+static bool track2_disc_ok(char c)
+{
+	return is_digit(c);
+}
+
+int sl_track1_pan(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_len)
+{
+	const char *pan, *name, *tail, *end;
+	size_t i = 0;
+	int rc;
+
+	if (!in || !out || len == 0 || len > SL_TRACK1_MAX)
+		return -EINVAL;
+	end = in + len;
+	if (in[i] == '%')
+		i++;
+	if (i == len || in[i] != 'B')
+		return -EINVAL;
+	i++;
+	pan = in + i;
+	name = memchr(pan, '^', (size_t)(end - pan));
+	if (!name)
+		return -EINVAL;
+	name++;
+	tail = memchr(name, '^', (size_t)(end - name));
+	if (!tail || tail - name > 26)
+		return -EINVAL;
+	for (const char *c = name; c < tail; c++)
+		if (*c < 0x20 || *c > 0x7e || *c == '?' || *c == '%')
+			return -EINVAL;
+	tail++;
+	rc = check_track_tail(tail, (size_t)(end - tail), track1_disc_ok);
+	if (rc < 0)
+		return rc;
+	return sl_pan_canonical(pan, (size_t)(name - 1 - pan), out, ret_len);
+}
+
+int sl_track2_pan(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_len)
+{
+	const char *pan, *sep, *end;
+	int rc;
+
+	if (!in || !out || len == 0 || len > SL_TRACK2_MAX)
+		return -EINVAL;
+	end = in + len;
+	pan = in[0] == ';' ? in + 1 : in;
+	sep = memchr(pan, '=', (size_t)(end - pan));
+	if (!sep)
+		return -EINVAL;
+	for (const char *c = pan; c < sep; c++)
+		if (!is_digit(*c))
+			return -EINVAL;         /* track 2 PANs have no separators */
+	rc = check_track_tail(sep + 1, (size_t)(end - sep - 1), track2_disc_ok);
+	if (rc < 0)
+		return rc;
+	return sl_pan_canonical(pan, (size_t)(sep - pan), out, ret_len);
+}
+
+int sl_loyalty_canonical(const char *in, size_t len, char *out, size_t outsz, size_t *ret_len)
+{
+	char buf[SL_LOYALTY_MAX + 1];
+	size_t n = 0;
+	int rc;
+
+	if (!in || !out)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == ' ' || c == '-')
+			continue;
+		if (c < 0x21 || c > 0x7e || n == SL_LOYALTY_MAX) {
+			rc = -EINVAL;
+			goto out_zero;
+		}
+		if (c >= 'a' && c <= 'z')
+			c = (unsigned char)(c - 'a' + 'A');
+		buf[n++] = (char)c;
+	}
+	if (n == 0) {
+		rc = -EINVAL;
+		goto out_zero;
+	}
+	if (outsz < n + 1) {
+		rc = -ENOSPC;
+		goto out_zero;
+	}
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	if (ret_len)
+		*ret_len = n;
+	rc = 0;
+out_zero:
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	return rc;
+}

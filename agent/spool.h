@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The durable event spool: serialized, already tokenized events in one
+ * SQLite database ({state_dir}/spool.db, WAL). Producers append into a
+ * write transaction that is committed in batches (every commit_ms or
+ * commit_max operations); the POS gets its "ok" only once sl_spool_commit()
+ * reports the event's sequence number durable. The publisher reads committed
+ * rows by (priority, age) through a cursor and deletes a row after the
+ * broker's PUBACK. Each class has a priority and an overflow rule; see
+ * docs/spool.md. Single-threaded: one struct sl_spool per database file per
+ * process, used from the agent's poll loop only.
+ */
+#ifndef SL_SPOOL_H
+#define SL_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sl_event_class {
+	SL_CLASS_PURCHASE,
+	SL_CLASS_LOYALTY,
+	SL_CLASS_PRESENCE,
+	SL_CLASS_FOOTFALL,
+	SL_CLASS_STATUS,
+	SL_CLASS__COUNT
+};
+
+/*
+ * Priorities (0 is sent first) and overflow rules:
+ *   purchase 0, loyalty_scan 0    never dropped: the append fails with -ENOSPC
+ *   footfall 1, status 1          droppable
+ *   presence 2                    droppable
+ * When the cap is reached, droppable rows are deleted oldest first in the
+ * order presence, status, footfall, but an append only evicts rows of its own
+ * priority or a lower one (a presence event never evicts footfall).
+ */
+#define SL_SPOOL_PRIO_COUNT 3
+#define SL_SPOOL_MAX_PAYLOAD (1024u * 1024u) /* larger appends: -EMSGSIZE */
+#define SL_SPOOL_DEFAULT_COMMIT_MS 50u
+#define SL_SPOOL_DEFAULT_COMMIT_MAX 256u
+
+/* "purchase", "loyalty_scan", "presence", "footfall", "status"; NULL if out of range. */
+const char *sl_event_class_name(enum sl_event_class c);
+/* 0..SL_SPOOL_PRIO_COUNT-1, or -EINVAL if out of range. */
+int sl_event_class_priority(enum sl_event_class c);
+bool sl_event_class_droppable(enum sl_event_class c);
+
+enum sl_spool_sync {
+	SL_SPOOL_SYNC_NORMAL, /* WAL synced at checkpoints: survives kill -9, may lose the last commits on power loss */
+	SL_SPOOL_SYNC_FULL,   /* WAL synced at every commit: survives power loss */
+};
+
+struct sl_spool_cfg {
+	const char *path;        /* {state_dir}/spool.db; created 0600 if missing */
+	uint32_t max_mb;         /* cap on the database pages in use, MiB (0 = unlimited) */
+	enum sl_spool_sync sync;
+	uint32_t commit_ms;      /* max time an operation waits for its commit; 0 = 50 */
+	uint32_t commit_max;     /* commit when this many operations are pending; 0 = 256 */
+};
+
+struct sl_spool; /* opaque */
+
+/*
+ * Opens or creates the spool, runs PRAGMA quick_check, sets WAL, the sync
+ * mode, a busy timeout (250 ms), a bounded page cache (512 KiB), a bounded
+ * WAL, and prepares the statements. A damaged file (not SQLite, failing the
+ * check, or holding another schema) is renamed with its -wal/-shm to
+ * "<path>.corrupt-<unix time>" (+ "-wal"/"-shm") and a fresh spool is
+ * created; *ret_recovered (may be NULL) tells the caller, who logs it.
+ * Returns 0, -EINVAL (bad cfg), -ENOMEM, -EBUSY (locked by another process),
+ * -EACCES/-ENOENT/-EROFS/-ENOSPC/-EIO (file system), -ENOTSUP (WAL
+ * unavailable). *ret and *ret_recovered are untouched on failure.
+ */
+int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg, bool *ret_recovered);
+/* Commits what is pending (a failure drops it), checkpoints, closes. NULL ok. */
+void sl_spool_close(struct sl_spool *sp);
+
+/*
+ * Queues an event into the open write transaction (BEGIN IMMEDIATE lazily).
+ * id: the event's UUID text; type: the event type for the topic; payload:
+ * the serialized event, stored as given (never logged).
+ * Returns the event's sequence number (> 0, increasing within the process;
+ * it is also the row's rowid), durable once sl_spool_commit() returns a
+ * value >= it;
+ *   0        the class is droppable and the spool is full of rows it may not
+ *            evict: the event was dropped and counted (not an error);
+ *   -ENOSPC  the class is not droppable and the spool is full even after
+ *            evicting droppable rows, or the disk/SQLite is full;
+ *   -EINVAL, -EMSGSIZE (payload > SL_SPOOL_MAX_PAYLOAD), -EBUSY, -ENOMEM,
+ *   -EIO, -EUCLEAN (database found damaged: close and reopen to recover).
+ * If SQLite had to roll back the whole transaction, the events appended
+ * before in it are lost: appends then fail with that error and
+ * sl_spool_commit_due() is true until sl_spool_commit() reports it.
+ */
+int64_t sl_spool_append(struct sl_spool *sp, enum sl_event_class cls, const char *id,
+			const char *type, const void *payload, size_t len);
+
+/*
+ * Commits the open transaction, if any. Returns the highest sequence number
+ * now durable (0 if the spool never held a row), or -errno: then every
+ * pending operation was rolled back; the caller fails the POS requests
+ * waiting on appends made since the last successful commit. The spool stays
+ * usable. -ENOSPC: disk or SQLite full.
+ */
+int64_t sl_spool_commit(struct sl_spool *sp);
+
+/* true when a commit is due: pending operations >= commit_max, the oldest
+ * pending one older than commit_ms, or a lost transaction to report. */
+bool sl_spool_commit_due(const struct sl_spool *sp, uint64_t now_mono_ms);
+/* ms until sl_spool_commit_due() becomes true (0 = now), -1 if nothing is pending. */
+int sl_spool_commit_due_in_ms(const struct sl_spool *sp, uint64_t now_mono_ms);
+/* Appends waiting for the next commit (deletes not counted). */
+size_t sl_spool_pending(const struct sl_spool *sp);
+
+/*
+ * Reading for the publisher. A cursor holds, per priority, the last rowid
+ * handed out. sl_spool_fetch() calls cb for up to max committed rows, in
+ * order of priority then rowid (= append order), that come after the cursor,
+ * and advances the cursor past each row cb takes. Rows appended later always
+ * come after the cursor of their priority, so a publisher keeps a bounded
+ * in-flight window by fetching (window - in_flight) rows at a time, without
+ * re-reading rows in flight. Rows still uncommitted are never returned.
+ *
+ * A zeroed cursor starts from the oldest row: after a restart (or a
+ * reconnect that lost in-flight messages) everything not yet deleted is sent
+ * again. If a failed commit rolled back deletes, the spool rewinds every
+ * cursor (rows already in flight may then be returned again; delivery is
+ * at-least-once).
+ *
+ * cb returns 0 to take the row and go on, > 0 to take it and stop, < 0 to
+ * refuse it and stop (fetch then returns that value). Pointers in the row are
+ * valid during the callback only.
+ * Returns the number of rows taken, or -errno (-EINVAL, -EIO, -EUCLEAN).
+ */
+struct sl_spool_cursor {
+	int64_t after[SL_SPOOL_PRIO_COUNT]; /* last rowid handed out per priority */
+	uint64_t gen;                       /* spool rewind generation seen */
+};
+
+struct sl_spool_row {
+	int64_t rowid;            /* pass to sl_spool_delete() after PUBACK */
+	enum sl_event_class cls;
+	const char *id;
+	const char *type;
+	const void *payload;
+	size_t len;
+	int64_t created_us;       /* wall clock at append */
+};
+
+typedef int (*sl_spool_row_cb)(const struct sl_spool_row *row, void *ctx);
+
+int sl_spool_fetch(struct sl_spool *sp, struct sl_spool_cursor *cursor, size_t max,
+		   sl_spool_row_cb cb, void *ctx);
+
+/* Deletes a row after its PUBACK, inside the batched write transaction
+ * (durable at the next commit). 0, -ENOENT (already gone: dropped or
+ * deleted), -EINVAL, -EBUSY, -EIO. */
+int sl_spool_delete(struct sl_spool *sp, int64_t rowid);
+
+struct sl_spool_stats {
+	uint64_t depth;                              /* rows, including uncommitted ones */
+	uint64_t depth_by_class[SL_CLASS__COUNT];
+	int64_t oldest_created_us;                   /* created_us of the oldest row, 0 if empty */
+	uint64_t dropped_by_class[SL_CLASS__COUNT];  /* since open, by the overflow rule */
+	uint64_t bytes;                              /* database pages in use (what max_mb caps) */
+	uint64_t cap_bytes;                          /* 0 = unlimited */
+	uint64_t commits;                            /* successful commits since open */
+	uint64_t commit_failures;                    /* transactions rolled back since open */
+};
+
+/* O(1) apart from one indexed lookup; 0 or -EINVAL/-EIO. */
+int sl_spool_stats(struct sl_spool *sp, struct sl_spool_stats *out);
+
+#endif
