@@ -8,7 +8,7 @@
 SL_DEPS_BUILD=(
 	cmake make gcc pkg-config python3-kconfiglib
 	libinih-dev libmbedtls-dev libmosquitto-dev libbluetooth-dev
-	libsqlite3-dev libcmocka-dev libpcap-dev
+	libsqlite3-dev libcmocka-dev libpcap-dev libnl-genl-3-dev
 )
 SL_DEPS_RUN=(mosquitto mosquitto-clients openssl sqlite3 python3-paho-mqtt)
 SL_DEPS_TEST=(
@@ -16,7 +16,7 @@ SL_DEPS_TEST=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 	libinih-dev:arm64 libmbedtls-dev:arm64 libmosquitto-dev:arm64
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
-	libpcap-dev:arm64
+	libpcap-dev:arm64 libnl-genl-3-dev:arm64
 )
 
 sl_deps_missing() {
