@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "autoconf.h"
 #include "config.h"
 
 #include <errno.h>
@@ -216,6 +217,31 @@ static void test_all_errors_reported(void **state)
 	assert_non_null(strstr(err, "t.conf:13: [mqtt] keepalive"));
 }
 
+/* Every board's default storelink.conf must load in a build that has its sources. */
+static void test_board_defaults(void **state)
+{
+	static const char *const boards[] = { "x86_64", "rpi4", "rpi-zero2w", "pos-lite" };
+	char path[512], err[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(boards) / sizeof(boards[0]); i++) {
+		struct sl_config *cfg = NULL;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/boards/%s/storelink.conf", SL_TEST_SRC_DIR, boards[i]);
+		rc = sl_config_load(&cfg, path, err, sizeof(err));
+#if defined(CONFIG_SL_BLE_BLUEZ)
+		if (rc != 0)
+			fail_msg("%s", err);
+#else
+		/* a build without BlueZ refuses the radio boards' hci: source, clearly */
+		if (rc != 0 && !strstr(err, "this build has no"))
+			fail_msg("%s", err);
+#endif
+		sl_config_free(cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_board_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
