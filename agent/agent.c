@@ -14,6 +14,7 @@
  */
 #include "agent.h"
 
+#include "autoconf.h"
 #include "clock.h"
 #include "config.h"
 #include "control.h"
@@ -24,6 +25,9 @@
 #include "privacy.h"
 #include "publisher.h"
 #include "sdnotify.h"
+#ifdef CONFIG_SL_PRESENCE
+#include "sightings.h"
+#endif
 #include "spool.h"
 #include "util.h"
 
@@ -45,6 +49,7 @@ struct sl_agent {
 	struct sl_pos *pos;
 	struct sl_publisher *pub;
 	struct sl_control *ctl;
+	struct sl_sightings *sightings;	/* NULL without radio sources */
 	struct sl_timer commit_timer;
 	int64_t last_seq;		/* last sequence handed out by the spool */
 	uint64_t in[SL_CLASS__COUNT];	/* events accepted since start */
@@ -120,6 +125,16 @@ static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const 
 	}
 	return seq;
 }
+
+#ifdef CONFIG_SL_PRESENCE
+/* Presence and footfall events from the engine: droppable (0 = dropped). */
+static int emit_presence(void *ctx, const struct sl_presence_event *ev)
+{
+	int64_t seq = submit(ctx, ev->cls, ev->id, ev->type, ev->json, ev->len);
+
+	return seq < 0 ? (int)seq : 0;
+}
+#endif
 
 /* ---- status (storelinkctl status) ------------------------------------- */
 
@@ -218,6 +233,12 @@ static void status_json(void *ctx, struct sl_jw *w)
 			sl_jw_str(w, sl_pos_listen_addr(ag->pos, i));
 		sl_jw_arr_end(w);
 		sl_jw_obj_end(w);
+	}
+#endif
+#ifdef CONFIG_SL_PRESENCE
+	if (ag->sightings) {
+		sl_jw_key(w, "sightings");
+		sl_sightings_status(ag->sightings, w);
 	}
 #endif
 	sl_jw_key(w, "keys");
@@ -400,6 +421,15 @@ static int modules_open(struct sl_agent *ag)
 	}
 #endif
 
+#ifdef CONFIG_SL_PRESENCE
+	rc = sl_sightings_open(&ag->sightings, ag->loop, cfg, ag->kr, emit_presence, ag, err,
+			       sizeof(err));
+	if (rc < 0) {
+		sl_err("%s", err);
+		return rc;
+	}
+#endif
+
 	if (IS_ENABLED(CONFIG_SL_CONTROL)) {
 		rc = sl_control_open(&ag->ctl, ag->loop, cfg->control_socket, status_json, ag, err,
 				     sizeof(err));
@@ -416,6 +446,10 @@ static void modules_close(struct sl_agent *ag)
 	sl_control_close(ag->ctl);
 #ifdef CONFIG_SL_POS
 	sl_pos_close(ag->pos);
+#endif
+#ifdef CONFIG_SL_PRESENCE
+	/* last exits and footfall go into the spool before it closes */
+	sl_sightings_close(ag->sightings);
 #endif
 	/* what the POS was told is committed; commit the deletes too */
 	if (ag->spool && sl_spool_pending(ag->spool))

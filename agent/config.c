@@ -95,12 +95,12 @@ static const struct key_def keys[] = {
 
 	{ "presence", "enter_rssi", T_INT, F(presence_enter_rssi), -127, 20, "-75" },
 	{ "presence", "exit_rssi", T_INT, F(presence_exit_rssi), -127, 20, "-85" },
-	{ "presence", "absence_s", T_INT, F(presence_absence_s), 1, 86400, "60" },
+	{ "presence", "absence_s", T_INT, F(presence_absence_s), 1, 86400, "90" },
 	{ "presence", "min_sightings", T_INT, F(presence_min_sightings), 1, 1000, "2" },
 	{ "presence", "capacity", T_INT, F(presence_capacity), 16, 10000000, "4096" },
 	{ "presence", "footfall_interval_s", T_INT, F(presence_footfall_interval_s), 10, 86400, "300" },
 	{ "presence", "footfall_min_count", T_INT, F(presence_footfall_min_count), 1, 1000, "5" },
-	{ "presence", "footfall_rssi", T_INT, F(presence_footfall_rssi), -127, 20, "-90" },
+	{ "presence", "footfall_rssi", T_INT, F(presence_footfall_rssi), -127, 20, "-80" },
 
 	{ "control", "socket", T_PATH, F(control_socket), 0, 0, NULL },
 };
