@@ -30,6 +30,7 @@ static const struct ctl_cmd cmds[] = {
 
 static int replay(int argc, char **argv)
 {
+	(void)argv;	/* unused when the build has no radio class */
 	for (int i = 1; i < argc; i++) {
 #ifdef CONFIG_SL_BLE
 		if (strcmp(argv[i], "--btsnoop") == 0)
