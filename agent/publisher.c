@@ -35,10 +35,16 @@
  * table sized by the window maps a message id to its row ids (batch rows
  * per slot); slots are allocated once at open. A PUBACK with a success
  * reason deletes the rows (durable at the agent's next spool commit), then
- * the window is refilled from the spool in priority order. A PUBACK with an
- * error reason (MQTT 5, >= 0x80) keeps the rows: they are retried after a
- * backoff by rewinding the cursor once nothing is in flight, which re-sends
- * exactly the rows still in the spool and nothing twice.
+ * the window is refilled from the spool in priority order.
+ *
+ * Refusals. A PUBACK with an error reason (MQTT 5, >= 0x80, e.g. an ACL that
+ * denies one topic) keeps the rows and parks their class: rows of a parked
+ * class are skipped by the cursor (they stay in the spool) so that other
+ * classes keep flowing. After a backoff one row of the class goes out as a
+ * probe; when a probe is acknowledged the class is unparked. Skipped rows
+ * (and rows whose delete failed) are read again by rewinding the cursor once
+ * nothing is in flight, which re-sends exactly the rows still in the spool
+ * and nothing twice.
  */
 #include "publisher.h"
 
@@ -89,7 +95,7 @@ struct sl_publisher {
 	struct sl_io io;		/* io.fd = mosquitto_socket() while registered */
 	struct sl_timer conn_timer;	/* next connection attempt */
 	struct sl_timer misc_timer;	/* keepalive (connected) / CONNACK timeout */
-	struct sl_timer retry_timer;	/* refused rows: rewind once idle */
+	struct sl_timer retry_timer;	/* refused rows: probe, rewind once idle */
 	bool lib_init;
 
 	/* the current attempt */
@@ -97,11 +103,11 @@ struct sl_publisher {
 	bool failed;			/* a callback saw the connection end */
 	uint64_t attempt_ms;		/* sl_mono_ms() at the attempt */
 	uint64_t connected_ms;		/* sl_mono_ms() at CONNACK */
-	char err[PUB_ERR_MAX];		/* why this attempt/connection ended; "" = unknown yet */
+	char err[PUB_ERR_MAX];		/* why this attempt/connection ended; "" = not yet */
 	char err_key[64];		/* the kind of error, for log de-duplication */
 	char tls_err[PUB_ERR_MAX];	/* OpenSSL's reason, as libmosquitto logged it */
 	char load_err[PUB_ERR_MAX];	/* libmosquitto could not load a key/certificate */
-	bool host_mismatch;		/* libmosquitto logged a host name verification failure */
+	bool host_mismatch;		/* libmosquitto logged a host name mismatch */
 	uint32_t max_packet;		/* broker's maximum packet size, 0 = none given */
 
 	/* backoff and logging */
@@ -116,6 +122,7 @@ struct sl_publisher {
 	int refused_logged[SL_CLASS__COUNT];	/* PUBACK reason logged per class, 0 = none */
 	bool status_refused_logged;
 	char last_error[PUB_ERR_MAX];	/* for stats: "" since the last connect */
+	char refusal[PUB_ERR_MAX];	/* the last refusal, shown while a class is parked */
 
 	/* the in-flight window */
 	int window;			/* [mqtt] inflight */
@@ -241,16 +248,18 @@ static void pub_set_mosq_err(struct sl_publisher *pub, int rc, const char *what)
 	if (tls) {
 		if (pub->host_mismatch)
 			pub_set_err(pub, "tls-host", "TLS: the broker's certificate does not match "
-				    "the host name '%s' ([mqtt] host) (%s)", cfg->mqtt_host, detail);
+				    "the host name '%s' ([mqtt] host) (%s)", cfg->mqtt_host,
+				    detail);
 		else if (pub->load_err[0])
 			pub_set_err(pub, "tls-local", "TLS: %s (%s)", pub->load_err, detail);
 		else if (strstr(detail, "certificate verify failed"))
 			pub_set_err(pub, "tls-untrusted", "TLS: the broker's certificate is not "
 				    "trusted by [mqtt] ca_file %s (%s)", cfg->mqtt_ca_file, detail);
 		else
-			pub_set_err(pub, "tls-rejected", "TLS: the broker ended the handshake: it "
-				    "does not accept the client certificate [mqtt] cert_file %s (%s)",
-				    cfg->mqtt_cert_file, detail);
+			pub_set_err(pub, "tls-rejected", "TLS: the broker ended the handshake "
+				    "(%s): does it accept the client certificate [mqtt] "
+				    "cert_file %s, and TLS 1.2 or later?", detail,
+				    cfg->mqtt_cert_file);
 		return;
 	}
 	snprintf(key, sizeof(key), "net:%s:%d:%d", what, rc, rc == MOSQ_ERR_ERRNO ? e : 0);
@@ -294,6 +303,8 @@ static void pub_slot_put(struct sl_publisher *pub, int slot)
 /* Linear scan: the window is small (default 32, at most 1024 ints). */
 static int pub_slot_find(const struct sl_publisher *pub, int mid)
 {
+	if (mid <= 0)
+		return -1;	/* 0 marks a free slot */
 	for (int i = 0; i < pub->window; i++)
 		if (pub->mids[i] == mid)
 			return i;
@@ -305,7 +316,7 @@ static void pub_want_retry(struct sl_publisher *pub)
 {
 	uint64_t delay;
 
-	if (pub->retry_timer.armed || pub->rewind_wanted)
+	if (pub->retry_timer.armed)
 		return;
 	delay = pub_backoff(pub, pub->retry_streak);
 	if (pub->retry_streak < 32)
@@ -413,8 +424,8 @@ static void pub_on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 	if (rc != 0) {
 		snprintf(key, sizeof(key), "connack:%d", rc);
 		if (pub->cfg->mqtt_protocol == SL_MQTT_V311)
-			pub_set_err(pub, key, "the broker %s:%d refused the connection: %s (CONNACK %d)",
-				    pub->cfg->mqtt_host, pub->cfg->mqtt_port,
+			pub_set_err(pub, key, "the broker %s:%d refused the connection: %s "
+				    "(CONNACK %d)", pub->cfg->mqtt_host, pub->cfg->mqtt_port,
 				    pub_text(mosquitto_connack_string(rc), buf, sizeof(buf)), rc);
 		else
 			pub_set_err(pub, key, "the broker %s:%d refused the connection: %s "
@@ -443,7 +454,8 @@ static void pub_on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 	pub->need_fill = true;
 	/* keepalive: wake at a quarter of it so a PINGREQ is never late */
 	keepalive_ms = pub->cfg->mqtt_keepalive * 1000 / 4;
-	sl_timer_arm(pub->loop, &pub->misc_timer, (uint64_t)(keepalive_ms > 1000 ? keepalive_ms : 1000));
+	sl_timer_arm(pub->loop, &pub->misc_timer,
+		     (uint64_t)(keepalive_ms > 1000 ? keepalive_ms : 1000));
 }
 
 static void pub_on_disconnect(struct mosquitto *m, void *obj, int rc,
@@ -454,8 +466,9 @@ static void pub_on_disconnect(struct mosquitto *m, void *obj, int rc,
 	(void)m;
 	(void)props;
 	if (rc >= 0x80)
-		pub_set_err(pub, "broker-disconnect", "the broker %s:%d closed the connection: %s (reason 0x%02x)",
-			    pub->cfg->mqtt_host, pub->cfg->mqtt_port, mosquitto_reason_string(rc), rc);
+		pub_set_err(pub, "broker-disconnect", "the broker %s:%d closed the connection: "
+			    "%s (reason 0x%02x)", pub->cfg->mqtt_host, pub->cfg->mqtt_port,
+			    mosquitto_reason_string(rc), rc);
 	else if (rc == MOSQ_ERR_KEEPALIVE)
 		pub_set_err(pub, "keepalive", "no answer from %s:%d within the keepalive (%d s)",
 			    pub->cfg->mqtt_host, pub->cfg->mqtt_port, pub->cfg->mqtt_keepalive);
@@ -473,12 +486,12 @@ static void pub_refused(struct sl_publisher *pub, int slot, int reason)
 	pub->parked |= 1u << cls;
 	pub->probe &= ~(1u << cls);
 	pub->refusals++;
-	snprintf(pub->last_error, sizeof(pub->last_error),
+	snprintf(pub->refusal, sizeof(pub->refusal),
 		 "the broker refused %s messages: %s (PUBACK reason 0x%02x)",
 		 sl_event_class_name(cls), mosquitto_reason_string(reason), reason);
 	if (pub->refused_logged[cls] != reason) {
 		sl_warn("mqtt: %s; the events stay in the spool and are retried with backoff",
-			pub->last_error);
+			pub->refusal);
 		pub->refused_logged[cls] = reason;
 	}
 	pub_want_retry(pub);
@@ -756,8 +769,9 @@ static void pub_fill(struct sl_publisher *pub)
 		if (pub->batch > 1 && pub_batch_flush(pub) < 0)
 			break;
 		if (n < 0 && !fc.stopped) {
-			/* the spool will be readable again at the next kick */
+			/* e.g. -EBUSY: try again after a backoff, even if no kick comes */
 			sl_debug("mqtt: spool fetch: %s", strerror(-n));
+			pub_want_retry(pub);
 			break;
 		}
 		if (n <= 0 || fc.stopped || (size_t)n < max)
@@ -832,13 +846,17 @@ static void pub_drop(struct sl_publisher *pub)
 	pub->rewind_wanted = false;	/* the next CONNACK rewinds; probes stay scheduled */
 	pub_window_reset(pub);
 	memset(pub->cursor.after, 0, sizeof(pub->cursor.after));
+	/* a probe lost with the connection (no PUBACK came back) counts as refused */
+	if (pub->parked)
+		pub_want_retry(pub);
 
 	delay = pub_backoff(pub, pub->fail_streak);
 	if (pub->fail_streak < 32)
 		pub->fail_streak++;
 	if (!pub_key_logged(pub, pub->err_key)) {
-		sl_warn("mqtt: %s; retrying with backoff (next attempt in %.1f s, at most every %.1f s)",
-			why, (double)delay / 1000.0, (double)pub->cfg->mqtt_backoff_max_ms / 1000.0);
+		sl_warn("mqtt: %s; retrying with backoff (next attempt in %.1f s, "
+			"at most every %.1f s)", why, (double)delay / 1000.0,
+			(double)pub->cfg->mqtt_backoff_max_ms / 1000.0);
 		pub->announced = false;
 	} else {
 		sl_debug("mqtt: %s; next attempt in %" PRIu64 " ms", why, delay);
@@ -903,13 +921,16 @@ static int pub_client_new(struct sl_publisher *pub)
 			return -1;
 		rc = mosquitto_tls_set(pub->mosq, cfg->mqtt_ca_file, NULL, cfg->mqtt_cert_file,
 				       cfg->mqtt_key_file, pub_no_password);
-		/* NULL version: TLS 1.2 or later (libmosquitto excludes older ones) */
+		/* "tlsv1.2" is a minimum in libmosquitto 2.0: TLS 1.3 is negotiated
+		 * when the broker offers it, 1.1 and older never */
 		if (!rc)
-			rc = mosquitto_tls_opts_set(pub->mosq, PUB_SSL_VERIFY_PEER, NULL, NULL);
+			rc = mosquitto_tls_opts_set(pub->mosq, PUB_SSL_VERIFY_PEER, "tlsv1.2",
+						    NULL);
 		if (!rc)
 			rc = mosquitto_tls_insecure_set(pub->mosq, false);
 		if (rc) {
-			pub_set_err(pub, "tls-setup", "TLS setup ([mqtt] ca_file, cert_file, key_file): %s",
+			pub_set_err(pub, "tls-setup",
+				    "TLS setup ([mqtt] ca_file, cert_file, key_file): %s",
 				    mosquitto_strerror(rc));
 			return -1;
 		}
@@ -917,7 +938,8 @@ static int pub_client_new(struct sl_publisher *pub)
 
 	will_len = pub_status_json(pub, will, sizeof(will), "offline", "connection lost", false);
 	rc = will_len < 0 ? MOSQ_ERR_INVAL
-			  : mosquitto_will_set(pub->mosq, pub->status_topic, will_len, will, 1, true);
+			  : mosquitto_will_set(pub->mosq, pub->status_topic, will_len, will, 1,
+					       true);
 	if (rc) {
 		pub_set_err(pub, "will", "will message: %s", mosquitto_strerror(rc));
 		return -1;
@@ -1022,7 +1044,8 @@ static void pub_socket_error(struct sl_publisher *pub)
 		/* libmosquitto's first TLS write already consumed the error of a
 		 * connect that was refused at once (loopback, LAN): no peer means
 		 * no TCP connection */
-		if (getpeername(pub->io.fd, (struct sockaddr *)&peer, &plen) < 0 && errno == ENOTCONN)
+		if (getpeername(pub->io.fd, (struct sockaddr *)&peer, &plen) < 0 &&
+		    errno == ENOTCONN)
 			e = ECONNREFUSED;
 	}
 	if (!e)
@@ -1128,7 +1151,8 @@ int sl_publisher_open(struct sl_publisher **ret, struct sl_loop *loop,
 	}
 	if (!cfg->mqtt_host || !*cfg->mqtt_host || cfg->mqtt_inflight < 1 || cfg->mqtt_batch < 1 ||
 	    cfg->mqtt_keepalive < 5) {
-		snprintf(err, errlen, "[mqtt] host, inflight, batch or keepalive missing or invalid");
+		snprintf(err, errlen,
+			 "[mqtt] host, inflight, batch or keepalive missing or invalid");
 		return -EINVAL;
 	}
 	if (!pub_level_ok(cfg->mqtt_topic_prefix, true) || !pub_level_ok(cfg->tenant, false) ||
@@ -1286,7 +1310,10 @@ void sl_publisher_stats(const struct sl_publisher *pub, struct sl_publisher_stat
 	if (!pub)
 		return;
 	out->connected = pub->state == PUB_CONNECTED;
-	snprintf(out->last_error, sizeof(out->last_error), "%s", pub->last_error);
+	/* a refusal is the root cause of what follows (mosquitto 2.0 drops the
+	 * connection after one): show it while its class is held back */
+	snprintf(out->last_error, sizeof(out->last_error), "%s",
+		 pub->parked ? pub->refusal : pub->last_error);
 	out->reconnects = pub->reconnects;
 	out->inflight = (uint64_t)pub_inflight(pub);
 	memcpy(out->published, pub->published, sizeof(out->published));
