@@ -11,6 +11,8 @@
  * which are zeroized with mbedtls_platform_zeroize().
  */
 #include "privacy.h"
+
+#include "util.h"
 #include "pan.h"
 
 #include <errno.h>
@@ -360,17 +362,6 @@ bool sl_keyring__stale_day_key_zeroed(const struct sl_keyring *kr)
 
 /* --- key files ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -382,7 +373,7 @@ static bool parse_key_hex(const char *buf, size_t n, uint8_t key[SL_KEY_LEN])
 	if (n < 2 * SL_KEY_LEN)
 		return false;
 	for (size_t i = 0; i < SL_KEY_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+		int hi = sl_hexval(buf[2 * i]), lo = sl_hexval(buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

@@ -2,7 +2,7 @@
 /*
  * Small helpers shared by agent/, hal/ and tools/: IS_ENABLED() for Kconfig
  * symbols in C (both branches still compile; the dead one is dropped), as
- * in the Linux kernel and Zephyr, and ARRAY_SIZE.
+ * in the Linux kernel and Zephyr, ARRAY_SIZE, and a hex digit's value.
  */
 #ifndef SL_UTIL_H
 #define SL_UTIL_H
@@ -20,5 +20,17 @@
 #define IS_ENABLED(option) SL__IS_ENABLED2(option)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Value of one hex digit (either case), or -1. */
+static inline int sl_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include <hal/ble.h>
 
+#include "util.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -175,17 +177,6 @@ int hal_ble_ad_uuid(const struct hal_ble_ad *ad, size_t i, uint8_t out[16])
 	return -ENOENT;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int hal_ble_uuid_parse(const char *s, uint8_t out[16])
 {
 	uint8_t u[16];
@@ -200,7 +191,7 @@ int hal_ble_uuid_parse(const char *s, uint8_t out[16])
 		int d[4];
 
 		for (int i = 0; i < 4; i++)
-			if ((d[i] = hexval(s[i])) < 0)
+			if ((d[i] = sl_hexval(s[i])) < 0)
 				return -EINVAL;
 		memcpy(u, base_uuid, 16);
 		u[2] = (uint8_t)(d[0] << 4 | d[1]);
@@ -216,8 +207,8 @@ int hal_ble_uuid_parse(const char *s, uint8_t out[16])
 					return -EINVAL;
 				continue;
 			}
-			hi = hexval(s[i]);
-			lo = hexval(s[i + 1]);
+			hi = sl_hexval(s[i]);
+			lo = sl_hexval(s[i + 1]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			u[k++] = (uint8_t)(hi << 4 | lo);

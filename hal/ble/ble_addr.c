@@ -8,6 +8,8 @@
  */
 #include <hal/ble.h>
 
+#include "util.h"
+
 #include <mbedtls/aes.h>
 #include <mbedtls/platform_util.h>
 
@@ -73,17 +75,6 @@ bool hal_ble_rpa_resolves(const uint8_t irk[16], const uint8_t addr[6])
 	return memcmp(hash, addr + 3, 3) == 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One line (not NUL-terminated): blank, comment, or 32 hex digits [comment]. */
 static int irk_line(const char *s, size_t n, struct hal_ble_irks *k)
 {
@@ -100,8 +91,8 @@ static int irk_line(const char *s, size_t n, struct hal_ble_irks *k)
 	if (k->count >= HAL_BLE_IRK_MAX)
 		return -EINVAL;
 	for (unsigned b = 0; b < 16; b++) {
-		int hi = hexval((unsigned char)s[i + 2 * b]);
-		int lo = hexval((unsigned char)s[i + 2 * b + 1]);
+		int hi = sl_hexval((unsigned char)s[i + 2 * b]);
+		int lo = sl_hexval((unsigned char)s[i + 2 * b + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -13,6 +13,8 @@
  * Allocations are counted by wrapping malloc/calloc/realloc at link time
  * (-Wl,--wrap). Prints numbers; it is not a test.
  */
+#include "alloc_count.h"
+
 #include <hal/ble.h>
 
 #include <stdio.h>
@@ -23,33 +25,6 @@
 #ifndef SL_BENCH_BLE_SNOOP
 #define SL_BENCH_BLE_SNOOP "tests/data/ble/horizon-74-at_btsnoop_hci.log"
 #endif
-
-static unsigned long long n_allocs;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-	n_allocs++;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	n_allocs++;
-	return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	n_allocs++;
-	return __real_realloc(p, n);
-}
 
 static double now_s(void)
 {
@@ -100,7 +75,7 @@ int main(int argc, char **argv)
 	}
 
 	/* 1. AD parse + decode */
-	allocs = n_allocs;
+	allocs = bench_allocs;
 	t0 = now_s();
 	for (long r = 0; r < rounds; r++) {
 		for (size_t i = 0; i < n; i++) {
@@ -117,7 +92,7 @@ int main(int argc, char **argv)
 	dt = now_s() - t0;
 	printf("decode: %zu adverts x %ld rounds in %.3f s: %.0f adverts/s (%.1f ns/advert), "
 	       "%.3f allocations/advert, %zu decoded\n", n, rounds, dt, (double)n * rounds / dt,
-	       dt * 1e9 / ((double)n * rounds), (double)(n_allocs - allocs) / ((double)n * rounds),
+	       dt * 1e9 / ((double)n * rounds), (double)(bench_allocs - allocs) / ((double)n * rounds),
 	       decoded / (size_t)rounds);
 
 	/* 2. the replay backend end to end */
@@ -125,7 +100,7 @@ int main(int argc, char **argv)
 		long replay_rounds = rounds / 50 ? rounds / 50 : 1;
 		size_t total = 0;
 
-		allocs = n_allocs;
+		allocs = bench_allocs;
 		t0 = now_s();
 		for (long r = 0; r < replay_rounds; r++) {
 			if (hal_ble_open(&ble, source, &cfg) < 0)
@@ -137,8 +112,8 @@ int main(int argc, char **argv)
 		dt = now_s() - t0;
 		printf("replay: %zu reports in %.3f s: %.0f reports/s, %.1f allocations per file "
 		       "open, %.4f per report\n", total, dt, (double)total / dt,
-		       (double)(n_allocs - allocs) / (double)replay_rounds,
-		       (double)(n_allocs - allocs) / (double)total);
+		       (double)(bench_allocs - allocs) / (double)replay_rounds,
+		       (double)(bench_allocs - allocs) / (double)total);
 	}
 	free(ads);
 	return sink == 0xffffffff;

@@ -14,6 +14,8 @@
  *
  *   bench_presence [MILLION_SIGHTINGS]   default 10
  */
+#include "alloc_count.h"
+
 #include "presence.h"
 #include "privacy.h"
 
@@ -23,36 +25,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t n_allocs, alloc_bytes;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-	n_allocs++;
-	alloc_bytes += n;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	n_allocs++;
-	alloc_bytes += n * size;
-	return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	n_allocs++;
-	alloc_bytes += n;
-	return __real_realloc(p, n);
-}
 
 static double now_s(void)
 {
@@ -140,8 +112,8 @@ static void steady(uint64_t total)
 	cfg_base(&cfg);
 	cfg.capacity = SUBJECTS;
 	rss0 = rss_bytes();
-	allocs0 = n_allocs;
-	bytes0 = alloc_bytes;
+	allocs0 = bench_allocs;
+	bytes0 = bench_alloc_bytes;
 	if (sl_presence_new(&p, &cfg, kr, count_event, NULL) < 0) {
 		fprintf(stderr, "bench_presence: sl_presence_new failed\n");
 		exit(1);
@@ -150,9 +122,9 @@ static void steady(uint64_t total)
 	       "allocated at new(): %" PRIu64 " bytes in %" PRIu64 " allocations\n",
 	       cfg.capacity, sl_presence_mem_bytes(&cfg),
 	       sl_presence_mem_bytes(&cfg) / 1048576.0,
-	       (double)sl_presence_mem_bytes(&cfg) / cfg.capacity, alloc_bytes - bytes0,
-	       n_allocs - allocs0);
-	allocs0 = n_allocs;
+	       (double)sl_presence_mem_bytes(&cfg) / cfg.capacity, bench_alloc_bytes - bytes0,
+	       bench_allocs - allocs0);
+	allocs0 = bench_allocs;
 
 	memset(&s, 0, sizeof(s));
 	s.medium = SL_PRESENCE_WIFI;
@@ -192,7 +164,7 @@ static void steady(uint64_t total)
 	       st.subjects, st.present, st.exits, st.footfall_events);
 	printf("steady: allocations after new(): %" PRIu64 "; RSS growth %.1f MiB "
 	       "(budget %.1f MiB)\n",
-	       n_allocs - allocs0, (double)(rss1 - rss0) / 1048576.0,
+	       bench_allocs - allocs0, (double)(rss1 - rss0) / 1048576.0,
 	       (double)st.mem_bytes / 1048576.0);
 	sl_presence_free(p);
 	sl_keyring_free(kr);
@@ -214,7 +186,7 @@ static void churn(uint64_t total)
 		fprintf(stderr, "bench_presence: sl_presence_new failed\n");
 		exit(1);
 	}
-	allocs0 = n_allocs;
+	allocs0 = bench_allocs;
 	memset(&s, 0, sizeof(s));
 	s.medium = SL_PRESENCE_BLE;
 	s.addr_kind = SL_PRESENCE_ADDR_PUBLIC;
@@ -232,7 +204,7 @@ static void churn(uint64_t total)
 	       "evictions %" PRIu64 ", subjects %u, allocations after new(): %" PRIu64
 	       ", budget %zu bytes\n",
 	       cfg.capacity, total, t1 - t0, (double)total / (t1 - t0), st.evictions, st.subjects,
-	       n_allocs - allocs0, st.mem_bytes);
+	       bench_allocs - allocs0, st.mem_bytes);
 	sl_presence_free(p);
 	sl_keyring_free(kr);
 }

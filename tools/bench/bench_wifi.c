@@ -14,6 +14,8 @@
  * program and the static libraries (hal_wifi, sl_core), not the ones
  * inside libpcap. Prints numbers; it is not a test.
  */
+#include "alloc_count.h"
+
 #include <hal/wifi.h>
 
 #include <pcap/pcap.h>
@@ -25,33 +27,6 @@
 #ifndef SL_BENCH_WIFI_PCAP
 #define SL_BENCH_WIFI_PCAP "tests/data/wifi/sc6-61_2022-10-19_anonymized.pcap"
 #endif
-
-static unsigned long long n_allocs;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-	n_allocs++;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	n_allocs++;
-	return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	n_allocs++;
-	return __real_realloc(p, n);
-}
 
 static double now_s(void)
 {
@@ -151,7 +126,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < f.n; i++)
 		hal_wifi_frame_parse(f.dlt, f.data + f.off[i], f.off[i + 1] - f.off[i], f.ts[i], &s);
 
-	allocs = n_allocs;
+	allocs = bench_allocs;
 	t0 = now_s();
 	for (unsigned long r = 0; r < rounds; r++) {
 		for (size_t i = 0; i < f.n; i++) {
@@ -163,7 +138,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t1 = now_s();
-	allocs = n_allocs - allocs;
+	allocs = bench_allocs - allocs;
 	total = (unsigned long long)rounds * f.n;
 	printf("parse:     %llu frames (%lu rounds) in %.3f s: %.0f frames/s, %.1f ns/frame, "
 	       "%llu sightings, allocations %llu (%.3f per frame) [sink %llx]\n",
@@ -173,7 +148,7 @@ int main(int argc, char **argv)
 	snprintf(source, sizeof(source), "pcapfile:%s", path);
 	ok = 0;
 	total = 0;
-	allocs = n_allocs;
+	allocs = bench_allocs;
 	t0 = now_s();
 	for (int r = 0; r < 20; r++) {
 		struct hal_wifi w;
@@ -189,7 +164,7 @@ int main(int argc, char **argv)
 		hal_wifi_close(&w);
 	}
 	t1 = now_s();
-	allocs = n_allocs - allocs;
+	allocs = bench_allocs - allocs;
 	printf("read path: %llu frames (20 opens) in %.3f s: %.0f frames/s, %llu sightings, "
 	       "allocations %llu outside libpcap (%.4f per frame)\n",
 	       total, t1 - t0, (double)total / (t1 - t0), ok, allocs,

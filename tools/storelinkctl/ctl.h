@@ -15,4 +15,9 @@ int ctl_ble_decode(int argc, char **argv);   /* ctl_ble.c (CONFIG_SL_BLE) */
 int ctl_replay_btsnoop(int argc, char **argv); /* ctl_ble.c: replay --btsnoop FILE [--raw] */
 int ctl_replay_pcap(int argc, char **argv);  /* ctl_wifi.c (CONFIG_SL_WIFI): replay --pcap FILE [--raw] */
 
+/* A keyring with a random master key (tenant "replay") for hashing the
+ * addresses of a replay: consistent within one run only. 0 or -errno. */
+struct sl_keyring;
+int ctl_replay_keyring(struct sl_keyring **ret);	/* ctl_token.c */
+
 #endif

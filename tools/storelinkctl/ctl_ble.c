@@ -13,6 +13,8 @@
  * to the agent's. --raw prints the addresses themselves.
  */
 #include "ctl.h"
+
+#include "util.h"
 #include "clock.h"
 #include "jsonw.h"
 #include "privacy.h"
@@ -23,22 +25,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <mbedtls/platform_util.h>
 
 #define DECODE_MAX 1650		/* longest AD payload (chained extended advertising) */
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Hex digits, optionally "0x"-prefixed, with spaces or colons between bytes. */
 static int parse_hex(const char *s, uint8_t *out, size_t cap, size_t *ret_len)
@@ -54,8 +44,8 @@ static int parse_hex(const char *s, uint8_t *out, size_t cap, size_t *ret_len)
 			s++;
 			continue;
 		}
-		hi = hexval((unsigned char)s[0]);
-		lo = hi < 0 ? -1 : hexval((unsigned char)s[1]);
+		hi = sl_hexval((unsigned char)s[0]);
+		lo = hi < 0 ? -1 : sl_hexval((unsigned char)s[1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		if (n == cap)
@@ -225,18 +215,6 @@ static int sighting_json(const struct hal_ble_sighting *s, struct sl_keyring *kr
 	return sl_jw_finish(&w) < 0 ? -ENOSPC : 0;
 }
 
-static int new_keyring(struct sl_keyring **ret)
-{
-	uint8_t master[SL_KEY_LEN];
-	int rc;
-
-	if (getrandom(master, sizeof(master), 0) != (ssize_t)sizeof(master))
-		return -EIO;
-	rc = sl_keyring_new(ret, "replay", master, "replay", NULL, NULL);
-	mbedtls_platform_zeroize(master, sizeof(master));
-	return rc;
-}
-
 int ctl_replay_btsnoop(int argc, char **argv)
 {
 	const char *file = NULL, *app_uuid = NULL, *irk_file = NULL;
@@ -280,7 +258,7 @@ int ctl_replay_btsnoop(int argc, char **argv)
 		return 2;
 	}
 	if (!raw) {
-		rc = new_keyring(&kr);
+		rc = ctl_replay_keyring(&kr);
 		if (rc < 0) {
 			fprintf(stderr, "storelinkctl: cannot make a hashing key: %s\n", strerror(-rc));
 			return 1;

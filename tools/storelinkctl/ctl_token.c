@@ -10,6 +10,8 @@
  * (-c, read with the agent's own configuration module) or from
  * --key-file/--tenant/--kid.
  *
+ * ctl_replay_keyring(): the throwaway hashing key of `replay`.
+ *
  * keygen: writes a new 32-byte master key as 64 hex digits to a new file
  * (mode 0600, never overwriting).
  */
@@ -383,4 +385,16 @@ out_zero:
 	mbedtls_platform_zeroize(key, sizeof(key));
 	mbedtls_platform_zeroize(text, sizeof(text));
 	return status;
+}
+
+int ctl_replay_keyring(struct sl_keyring **ret)
+{
+	uint8_t master[SL_KEY_LEN];
+	int rc;
+
+	if (getrandom(master, sizeof(master), 0) != (ssize_t)sizeof(master))
+		return -EIO;
+	rc = sl_keyring_new(ret, "replay", master, "replay", NULL, NULL);
+	mbedtls_platform_zeroize(master, sizeof(master));
+	return rc;
 }

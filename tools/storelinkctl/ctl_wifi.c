@@ -24,7 +24,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -36,18 +35,6 @@ static void replay_usage(FILE *f)
 		"agent's daily HMAC) under a random key made for this run: consistent\n"
 		"within one run only. --raw prints the address, the fingerprint and the\n"
 		"SSID themselves.\n");
-}
-
-static int new_keyring(struct sl_keyring **ret)
-{
-	uint8_t master[SL_KEY_LEN];
-	int rc;
-
-	if (getrandom(master, sizeof(master), 0) != (ssize_t)sizeof(master))
-		return -EIO;
-	rc = sl_keyring_new(ret, "replay", master, "replay", NULL, NULL);
-	mbedtls_platform_zeroize(master, sizeof(master));
-	return rc;
 }
 
 /* true if p[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, no
@@ -194,7 +181,7 @@ int ctl_replay_pcap(int argc, char **argv)
 		return 2;
 	}
 	if (!raw) {
-		rc = new_keyring(&kr);
+		rc = ctl_replay_keyring(&kr);
 		if (rc < 0) {
 			fprintf(stderr, "storelinkctl: cannot make a hashing key: %s\n", strerror(-rc));
 			return 1;
