@@ -238,9 +238,11 @@ static void handle_line(struct conn *c, char *line, size_t len)
 	struct sl_pos_result *res = &pos->res;
 	int64_t seq;
 
-	pos->st.requests++;
 	if (len && line[len - 1] == '\r')	/* tolerate CRLF */
 		len--;
+	if (!len)		/* an empty CRLF line: ignored, like an empty line */
+		return;
+	pos->st.requests++;
 	sl_pos_request(&pos->ctx, line, len, sl_now_us(), sl_clock_synced(), res);
 
 	if (c->tcp && pos->token_len && !c->authed) {

@@ -265,9 +265,12 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 			goto out;
 	}
 
+	/* from here on pan[] may hold the card number: leave through out */
 	loyalty = str_field(&o, "loyalty_id", &bad);
-	if (bad)
-		return fail(res, "invalid_loyalty_id", "loyalty_id must be a string");
+	if (bad) {
+		rc = fail(res, "invalid_loyalty_id", "loyalty_id must be a string");
+		goto out;
+	}
 	if (loyalty) {
 		rc = sl_loyalty_canonical(loyalty->val, loyalty->len, loy, sizeof(loy), &loy_len);
 		if (rc < 0) {
@@ -276,7 +279,8 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 			goto out;
 		}
 	} else if (!purchase) {
-		return fail(res, "missing_field", "a loyalty_scan needs loyalty_id");
+		rc = fail(res, "missing_field", "a loyalty_scan needs loyalty_id");
+		goto out;
 	}
 
 	rc = sl_uuidv7(ev_us / 1000, res->id);

@@ -12,7 +12,7 @@ SL_DEPS_BUILD=(
 )
 SL_DEPS_RUN=(mosquitto mosquitto-clients openssl sqlite3 python3-paho-mqtt)
 SL_DEPS_TEST=(
-	clang-14 libclang-rt-14-dev binutils faketime fiu-utils tshark python3-scapy
+	clang-14 libclang-rt-14-dev binutils faketime fiu-utils tshark python3-scapy gdb
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 	libinih-dev:arm64 libmbedtls-dev:arm64 libmosquitto-dev:arm64
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
