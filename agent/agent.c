@@ -67,11 +67,11 @@ static void commit_now(struct sl_agent *ag)
 
 	if (durable < 0) {
 		ag->commit_errors++;
-		sl_err("spool commit failed: %s; the POS gets spool_error for %s",
-		       strerror((int)-durable), "the events of this batch");
+		sl_err("spool commit failed: %s; the POS gets %s for the events of this batch",
+		       strerror((int)-durable), durable == -ENOSPC ? "spool_full" : "spool_error");
 #ifdef CONFIG_SL_POS
 		if (ag->pos)
-			sl_pos_commit_failed(ag->pos, ag->last_seq);
+			sl_pos_commit_failed(ag->pos, ag->last_seq, (int)durable);
 #endif
 		if (durable == -EUCLEAN) {
 			/* the file is damaged: the next start moves it aside */

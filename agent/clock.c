@@ -135,12 +135,19 @@ int sl_rfc3339_parse(const char *s, uint64_t *ret_us)
 
 bool sl_clock_synced(void)
 {
+	/* adjtimex() is a costly system call and the state changes rarely:
+	 * ask the kernel at most once a second */
+	static uint64_t asked_ms;
+	static bool synced;
+	uint64_t now = sl_mono_ms();
 	struct timex tx;
 	int state;
 
+	if (asked_ms && now - asked_ms < 1000)
+		return synced;
 	memset(&tx, 0, sizeof(tx));
 	state = adjtimex(&tx);
-	if (state < 0)
-		return false;
-	return state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	synced = state >= 0 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	asked_ms = now;
+	return synced;
 }

@@ -24,7 +24,8 @@ void sl_rfc3339(uint64_t us, char out[SL_RFC3339_LEN]);
 int sl_rfc3339_parse(const char *s, uint64_t *ret_us);
 /* "YYYY-MM-DD" (UTC) */
 void sl_utc_day(uint64_t us, char out[SL_DAY_LEN]);
-/* true when adjtimex(2) reports the clock synchronised (STA_UNSYNC clear). */
+/* true when adjtimex(2) reports the clock synchronised (STA_UNSYNC clear);
+ * the kernel is asked at most once a second. */
 bool sl_clock_synced(void);
 
 #endif

@@ -44,7 +44,7 @@
 struct reply {
 	struct reply *next;
 	int64_t seq;		/* spool sequence to wait for; 0 = ready */
-	bool failed;		/* its commit failed: send spool_error instead */
+	const char *failed;	/* its commit failed: send this line instead */
 	size_t len;
 	char text[];		/* one JSON line with its newline */
 };
@@ -98,6 +98,9 @@ static void conn_close(struct conn *c);
 static const char spool_error_text[] =
 	"{\"ok\":false,\"error\":\"spool_error\","
 	"\"message\":\"the event could not be stored; retry\"}\n";
+static const char spool_full_text[] =
+	"{\"ok\":false,\"error\":\"spool_full\","
+	"\"message\":\"the gateway's disk is full; retry later\"}\n";
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -109,7 +112,7 @@ static int queue_reply(struct conn *c, int64_t seq, const char *json, size_t len
 		return -ENOMEM;
 	r->next = NULL;
 	r->seq = seq;
-	r->failed = false;
+	r->failed = NULL;
 	r->len = len + 1;
 	memcpy(r->text, json, len);
 	r->text[len] = '\n';
@@ -197,7 +200,7 @@ static void conn_flush(struct conn *c, int64_t durable)
 		int rc;
 
 		if (r->failed)
-			rc = out_append(c, spool_error_text, sizeof(spool_error_text) - 1);
+			rc = out_append(c, r->failed, strlen(r->failed));
 		else
 			rc = out_append(c, r->text, r->len);
 		if (rc < 0)
@@ -765,13 +768,15 @@ void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq)
 	idle_arm(pos);
 }
 
-void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq)
+void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err)
 {
+	const char *text = err == -ENOSPC ? spool_full_text : spool_error_text;
+
 	for (struct conn *c = pos->conns; c; c = c->next)
 		for (struct reply *r = c->head; r; r = r->next)
 			if (r->seq > 0 && r->seq <= upto_seq) {
 				r->seq = 0;
-				r->failed = true;
+				r->failed = text;
 				pos->st.errors++;
 			}
 	sl_pos_committed(pos, 0);

@@ -64,8 +64,9 @@ void sl_pos_close(struct sl_pos *pos);
 
 /* Events up to durable_seq are committed: send their replies. */
 void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq);
-/* The commit covering events up to upto_seq failed: they get spool_error. */
-void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq);
+/* The commit covering events up to upto_seq failed with err: they get
+ * spool_full when the disk is full (-ENOSPC), else spool_error. */
+void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err);
 
 void sl_pos_stats(const struct sl_pos *pos, struct sl_pos_stats *out);
 /* The address listener i is bound to ("tcp:127.0.0.1:7410", "unix:/p"), NULL past the end. */

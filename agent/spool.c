@@ -121,6 +121,7 @@ struct sl_spool {
 	uint64_t txn_dropped[SL_CLASS__COUNT];
 
 	int txn_err;             /* -errno: SQLite lost a transaction holding appends; next commit reports it */
+	uint64_t used_bound;     /* >= bytes of pages in use; 0 = unknown, measure */
 };
 
 const char *sl_event_class_name(enum sl_event_class c)
@@ -288,6 +289,7 @@ static void spool_txn_clear(struct sl_spool *sp)
 /* The transaction is gone (rolled back by us or by SQLite): forget its work. */
 static void spool_txn_discard(struct sl_spool *sp)
 {
+	sp->used_bound = 0; /* rolled-back deletes came back */
 	if (sp->txn_removals)
 		sp->gen++; /* deleted rows are back: cursors must look again */
 	sp->commit_failures++;
@@ -736,11 +738,20 @@ static int spool_make_room(struct sl_spool *sp, enum sl_event_class cls, uint64_
 		uint64_t used;
 		int rc;
 
+		/* measuring costs two PRAGMAs: skip it while an upper bound
+		 * (last measure + twice what was appended since) is under the cap */
+		if (sp->used_bound && sp->used_bound + need <= sp->cap_bytes) {
+			sp->used_bound += 2 * need;
+			return 1;
+		}
 		rc = spool_used_bytes(sp, &used);
 		if (rc < 0)
 			return spool_txn_failed(sp, rc);
-		if (used + need <= sp->cap_bytes)
+		if (used + need <= sp->cap_bytes) {
+			sp->used_bound = used + 2 * need;
 			return 1;
+		}
+		sp->used_bound = 0;
 		rc = spool_drop_chunk(sp, cls);
 		if (rc <= 0)
 			return rc;
