@@ -25,6 +25,9 @@
 #include "privacy.h"
 #include "publisher.h"
 #include "sdnotify.h"
+#ifdef CONFIG_SL_SCANNER
+#include "scanners.h"
+#endif
 #ifdef CONFIG_SL_PRESENCE
 #include "sightings.h"
 #endif
@@ -50,6 +53,7 @@ struct sl_agent {
 	struct sl_publisher *pub;
 	struct sl_control *ctl;
 	struct sl_sightings *sightings;	/* NULL without radio sources */
+	struct sl_scanners *scanners;	/* NULL with [scanner] source = off */
 	struct sl_timer commit_timer;
 	int64_t last_seq;		/* last sequence handed out by the spool */
 	uint64_t in[SL_CLASS__COUNT];	/* events accepted since start */
@@ -233,6 +237,12 @@ static void status_json(void *ctx, struct sl_jw *w)
 			sl_jw_str(w, sl_pos_listen_addr(ag->pos, i));
 		sl_jw_arr_end(w);
 		sl_jw_obj_end(w);
+	}
+#endif
+#ifdef CONFIG_SL_SCANNER
+	if (ag->scanners) {
+		sl_jw_key(w, "scanner");
+		sl_scanners_status(ag->scanners, w);
 	}
 #endif
 #ifdef CONFIG_SL_PRESENCE
@@ -421,6 +431,14 @@ static int modules_open(struct sl_agent *ag)
 	}
 #endif
 
+#ifdef CONFIG_SL_SCANNER
+	rc = sl_scanners_open(&ag->scanners, ag->loop, cfg, ag->kr, submit, ag, err, sizeof(err));
+	if (rc < 0) {
+		sl_err("%s", err);
+		return rc;
+	}
+#endif
+
 #ifdef CONFIG_SL_PRESENCE
 	rc = sl_sightings_open(&ag->sightings, ag->loop, cfg, ag->kr, emit_presence, ag, err,
 			       sizeof(err));
@@ -446,6 +464,9 @@ static void modules_close(struct sl_agent *ag)
 	sl_control_close(ag->ctl);
 #ifdef CONFIG_SL_POS
 	sl_pos_close(ag->pos);
+#endif
+#ifdef CONFIG_SL_SCANNER
+	sl_scanners_close(ag->scanners);
 #endif
 #ifdef CONFIG_SL_PRESENCE
 	/* last exits and footfall go into the spool before it closes */

@@ -88,6 +88,9 @@ static const struct key_def keys[] = {
 	{ "wifi", "channels", T_STR, F(wifi_channels), 0, 0, NULL },
 	{ "wifi", "hop_ms", T_INT, F(wifi_hop_ms), 50, 60000, "250" },
 
+	{ "scanner", "source", T_STR, F(scanner_source), 0, 0, "off" },
+	{ "scanner", "layout", T_STR, F(scanner_layout), 0, 0, "us" },
+
 	{ "spool", "max_mb", T_INT, F(spool_max_mb), 0, 1048576, "256" },
 	{ "spool", "sync", T_SYNC, F(spool_sync_full), 0, 0, "full" },
 	{ "spool", "commit_ms", T_INT, F(spool_commit_ms), 1, 10000, "50" },
@@ -476,8 +479,14 @@ static void check_source(struct parse_ctx *pc, const char *section, const char *
 			return;
 		}
 	}
-	add_err(pc, pc->line[i], &keys[i], "'%s' is not off | %s… | %s…", value, prefixes[0],
-		prefixes[1]);
+	{
+		char list[128] = "off";
+		size_t n = strlen(list);
+
+		for (int p = 0; prefixes[p] && n < sizeof(list); p++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, " | %s…", prefixes[p]);
+		add_err(pc, pc->line[i], &keys[i], "'%s' is not %s", value, list);
+	}
 }
 
 static void validate(struct parse_ctx *pc)
@@ -531,6 +540,18 @@ static void validate(struct parse_ctx *pc)
 
 		check_source(pc, "ble", c->ble_source, ble, ble_on, "CONFIG_SL_BLE, CONFIG_SL_BLE_BLUEZ");
 		check_source(pc, "wifi", c->wifi_source, wifi, wifi_on, "CONFIG_SL_WIFI");
+	}
+	{
+		static const char *const scanner[] = { "evdev:", "tty:", "lines:", NULL };
+		const bool scanner_on[] = { IS_ENABLED(CONFIG_SL_SCANNER), IS_ENABLED(CONFIG_SL_SCANNER),
+					    IS_ENABLED(CONFIG_SL_SCANNER) };
+
+		check_source(pc, "scanner", c->scanner_source, scanner, scanner_on, "CONFIG_SL_SCANNER");
+		if (strcmp(c->scanner_layout, "us") != 0) {
+			i = key_index("scanner", "layout");
+			add_err(pc, pc->line[i], &keys[i], "'%s': only us is supported",
+				c->scanner_layout);
+		}
 	}
 	if (!c->mqtt_client_id && c->store_id && c->gateway_id) {
 		char buf[160];

@@ -70,6 +70,10 @@ struct sl_config {
 	char *wifi_channels;		/* "1,6,11"; empty = stay */
 	int wifi_hop_ms;
 
+	/* [scanner] */
+	char *scanner_source;		/* off | evdev:PATH | tty:PATH | lines:FILE */
+	char *scanner_layout;		/* keyboard layout of evdev scanners: us */
+
 	/* [spool] */
 	int spool_max_mb;		/* 0 = no cap */
 	bool spool_sync_full;		/* sync = full | normal */

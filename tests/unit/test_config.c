@@ -76,6 +76,8 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->ble_source, "off");
 	assert_false(cfg->ble_active_scan);
 	assert_string_equal(cfg->wifi_source, "off");
+	assert_string_equal(cfg->scanner_source, "off");
+	assert_string_equal(cfg->scanner_layout, "us");
 	assert_true(cfg->spool_sync_full);
 	assert_int_equal(cfg->spool_commit_ms, 50);
 	assert_int_equal(cfg->presence_enter_rssi, -75);
@@ -177,6 +179,10 @@ static void test_bad_files(void **state)
 	expect_error(BASE "[pos]\nlisten = udp:x\n", "[pos] listen: 'udp:x': expected unix:/path or tcp:host:port");
 	expect_error(BASE "[pos]\nlisten = unix:relative.sock\n", "unix: needs an absolute path");
 	expect_error(BASE "[ble]\nsource = bluetooth\n", "[ble] source: 'bluetooth' is not off");
+	expect_error(BASE "[scanner]\nsource = usb:0\n",
+		     "[scanner] source: 'usb:0' is not off | evdev:… | tty:… | lines:…");
+	expect_error(BASE "[scanner]\nsource = evdev:/dev/input/event3\nlayout = de\n",
+		     "[scanner] layout: 'de': only us is supported");
 	expect_error(BASE "[keys]\nnext_key_id = v2\n", "[keys] next_key_id: next_master_key_file and next_key_id go together");
 	expect_error(BASE "[keys]\nnext_key_id = v1\nnext_master_key_file = /k\n", "next_key_id: must differ from key_id");
 	expect_error(BASE "[keys]\nkey_id = v/1\n", "[keys] key_id: 'v/1' is not a key id");
