@@ -2,17 +2,19 @@
 # shellcheck shell=bash
 #
 # Installs the Debian packages storelink's scripts need, only those missing:
-# quiet and quick when everything is there. Sourced by tools/test and
+# quiet and quick when everything is there. (tshark and python3-scapy were
+# used to make and check the radiotap vectors in tests/data/wifi/vectors/;
+# the tests read the recorded results, so they are not installed here.) Sourced by tools/test and
 # tools/demo; needs root (or sudo) only when something must be installed.
 
 SL_DEPS_BUILD=(
-	cmake make gcc pkg-config python3-kconfiglib
+	cmake make gcc pkg-config file python3-kconfiglib
 	libinih-dev libmbedtls-dev libmosquitto-dev libbluetooth-dev
 	libsqlite3-dev libcmocka-dev libpcap-dev libnl-genl-3-dev
 )
 SL_DEPS_RUN=(mosquitto mosquitto-clients openssl sqlite3 python3-paho-mqtt)
 SL_DEPS_TEST=(
-	clang-14 libclang-rt-14-dev binutils faketime fiu-utils tshark python3-scapy gdb
+	clang-14 libclang-rt-14-dev binutils gdb
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 	libinih-dev:arm64 libmbedtls-dev:arm64 libmosquitto-dev:arm64
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
