@@ -45,6 +45,16 @@
  * (and rows whose delete failed) are read again by rewinding the cursor once
  * nothing is in flight, which re-sends exactly the rows still in the spool
  * and nothing twice.
+ *
+ * Batching ([mqtt] batch > 1): a message carries events of one type (the
+ * topic names it), so one batch is built per event class at a time, each in
+ * its own slot: interleaved purchases and loyalty scans (as lanes send them)
+ * still fill whole batches instead of cutting one at every change of type.
+ * A full batch goes out at once, after the batches of more urgent classes
+ * (messages stay in priority order); the rest of what a fill pass has built
+ * goes out at its end, oldest batch first. Within a priority, events of
+ * different types may thus leave in a slightly different order than they
+ * were queued (each type's own order is kept).
  */
 #include "publisher.h"
 
@@ -84,6 +94,15 @@ enum pub_state {
 struct pub_row {
 	int64_t rowid;
 	enum sl_event_class cls;
+};
+
+/* A batch being built: a JSON array of one class's events, in one slot. */
+struct pub_batch {
+	char *buf;
+	size_t cap, len;
+	int slot;			/* -1 = none being built */
+	uint64_t opened;		/* pub->batch_seq when started: flush order */
+	char type[64];
 };
 
 struct sl_publisher {
@@ -141,11 +160,9 @@ struct sl_publisher {
 	uint64_t refusals;		/* messages refused (PUBACK >= 0x80 or unsendable) */
 	uint64_t refusals_at_rewind;
 
-	/* the batch being built (batch > 1) */
-	char *bbuf;
-	size_t bcap, blen;
-	int bslot;			/* slot of the batch being built, -1 = none */
-	char btype[64];
+	/* the batches being built (batch > 1), one per class */
+	struct pub_batch batches[SL_CLASS__COUNT];
+	uint64_t batch_seq;
 
 	/* names */
 	char topic_base[PUB_TOPIC_MAX];	/* {prefix}/{tenant}/{store}/{gateway}/ */
@@ -277,8 +294,10 @@ static void pub_window_reset(struct sl_publisher *pub)
 	}
 	pub->nfree = pub->window;
 	pub->status_mid = 0;
-	pub->bslot = -1;
-	pub->blen = 0;
+	for (int c = 0; c < SL_CLASS__COUNT; c++) {
+		pub->batches[c].slot = -1;
+		pub->batches[c].len = 0;
+	}
 }
 
 static int pub_inflight(const struct sl_publisher *pub)
@@ -600,36 +619,76 @@ static int pub_send(struct sl_publisher *pub, int slot, const char *type, const 
 	return -1;
 }
 
-/* Sends the batch being built as a JSON array. */
-static int pub_batch_flush(struct sl_publisher *pub)
+/* Sends a batch being built as a JSON array. */
+static int pub_batch_flush(struct sl_publisher *pub, struct pub_batch *b)
 {
-	int slot = pub->bslot, rc;
+	int slot = b->slot, rc;
 
 	if (slot < 0)
 		return 0;
-	pub->bbuf[pub->blen++] = ']';
-	rc = pub_send(pub, slot, pub->btype, pub->bbuf, pub->blen);
-	pub->bslot = -1;
-	pub->blen = 0;
+	b->buf[b->len++] = ']';
+	rc = pub_send(pub, slot, b->type, b->buf, b->len);
+	b->slot = -1;
+	b->len = 0;
 	if (rc != 0)
 		pub_slot_put(pub, slot);
 	return rc < 0 ? -1 : 0;
 }
 
-static int pub_bbuf_reserve(struct sl_publisher *pub, size_t need)
+/*
+ * Sends the batches being built whose class has a priority number below
+ * max_prio (all of them: SL_SPOOL_PRIO_COUNT), in the order they were
+ * started. Rows come in priority order, so sending the more urgent batches
+ * first keeps messages in priority order.
+ */
+static int pub_batch_flush_prio(struct sl_publisher *pub, int max_prio)
+{
+	for (;;) {
+		struct pub_batch *first = NULL;
+
+		for (int c = 0; c < SL_CLASS__COUNT; c++) {
+			struct pub_batch *b = &pub->batches[c];
+
+			if (b->slot < 0 ||
+			    sl_event_class_priority((enum sl_event_class)c) >= max_prio)
+				continue;
+			if (!first || b->opened < first->opened)
+				first = b;
+		}
+		if (!first)
+			return 0;
+		if (pub_batch_flush(pub, first) < 0)
+			return -1;
+	}
+}
+
+static int pub_batch_flush_all(struct sl_publisher *pub)
+{
+	return pub_batch_flush_prio(pub, SL_SPOOL_PRIO_COUNT);
+}
+
+/* Sends class cls's batch, after those of more urgent classes. */
+static int pub_batch_flush_class(struct sl_publisher *pub, enum sl_event_class cls)
+{
+	if (pub_batch_flush_prio(pub, sl_event_class_priority(cls)) < 0)
+		return -1;
+	return pub_batch_flush(pub, &pub->batches[cls]);
+}
+
+static int pub_batch_reserve(struct pub_batch *b, size_t need)
 {
 	char *p;
-	size_t cap = pub->bcap ? pub->bcap : 4096;
+	size_t cap = b->cap ? b->cap : 4096;
 
-	if (need <= pub->bcap)
+	if (need <= b->cap)
 		return 0;
 	while (cap < need)
 		cap *= 2;
-	p = realloc(pub->bbuf, cap);
+	p = realloc(b->buf, cap);
 	if (!p)
 		return -ENOMEM;
-	pub->bbuf = p;
-	pub->bcap = cap;
+	b->buf = p;
+	b->cap = cap;
 	return 0;
 }
 
@@ -686,49 +745,51 @@ static int pub_fetch_batch(const struct sl_spool_row *row, void *arg)
 	struct sl_publisher *pub = fc->pub;
 	uint32_t bit = 1u << row->cls;
 	bool probe = pub->parked & bit;
+	struct pub_batch *b = &pub->batches[row->cls];
 	struct pub_row *r;
-	int slot = pub->bslot;
+	int slot = b->slot;
 
 	/* a refused class: skipped (it stays in the spool) except for one probe,
 	 * which goes alone */
 	if (probe && !(pub->probe & bit))
 		return 0;
-	if (slot >= 0 && (probe || strcmp(row->type, pub->btype) != 0 ||
+	if (slot >= 0 && (probe || strcmp(row->type, b->type) != 0 ||
 			  pub->nrows[slot] >= pub->batch ||
-			  pub->blen + row->len + 2 > pub_batch_bytes(pub))) {
-		if (pub_batch_flush(pub) < 0) {
+			  b->len + row->len + 2 > pub_batch_bytes(pub))) {
+		if (pub_batch_flush_class(pub, row->cls) < 0) {
 			fc->stopped = true;
 			return FILL_STOP;
 		}
 		slot = -1;
 	}
 	if (slot < 0) {
-		if (strlen(row->type) >= sizeof(pub->btype) || !pub->nfree) {
+		if (strlen(row->type) >= sizeof(b->type) || !pub->nfree) {
 			fc->stopped = true;
 			return FILL_STOP;
 		}
 		slot = pub_slot_take(pub);
-		pub->bslot = slot;
-		snprintf(pub->btype, sizeof(pub->btype), "%s", row->type);
-		pub->blen = 0;
-		if (pub_bbuf_reserve(pub, 1) < 0)
+		b->slot = slot;
+		b->opened = pub->batch_seq++;
+		snprintf(b->type, sizeof(b->type), "%s", row->type);
+		b->len = 0;
+		if (pub_batch_reserve(b, 1) < 0)
 			goto err_nomem;
-		pub->bbuf[pub->blen++] = '[';
+		b->buf[b->len++] = '[';
 	}
 	/* room for ",", the event and the closing "]" */
-	if (pub_bbuf_reserve(pub, pub->blen + row->len + 2) < 0)
+	if (pub_batch_reserve(b, b->len + row->len + 2) < 0)
 		goto err_nomem;
 	if (pub->nrows[slot])
-		pub->bbuf[pub->blen++] = ',';
-	memcpy(pub->bbuf + pub->blen, row->payload, row->len);
-	pub->blen += row->len;
+		b->buf[b->len++] = ',';
+	memcpy(b->buf + b->len, row->payload, row->len);
+	b->len += row->len;
 	r = &pub->rows[(size_t)slot * (size_t)pub->batch + (size_t)pub->nrows[slot]];
 	r->rowid = row->rowid;
 	r->cls = row->cls;
 	pub->nrows[slot]++;
 	if (probe) {
 		pub->probe &= ~bit;
-		if (pub_batch_flush(pub) < 0) {
+		if (pub_batch_flush_class(pub, row->cls) < 0) {
 			fc->stopped = true;
 			return FILL_STOP;
 		}
@@ -737,8 +798,8 @@ static int pub_fetch_batch(const struct sl_spool_row *row, void *arg)
 
 err_nomem:
 	/* rows of this batch were taken from the cursor: retry them later */
-	pub->bslot = -1;
-	pub->blen = 0;
+	b->slot = -1;
+	b->len = 0;
 	pub_slot_put(pub, slot);
 	pub->refusals++;
 	pub_want_retry(pub);
@@ -766,7 +827,7 @@ static void pub_fill(struct sl_publisher *pub)
 
 		n = sl_spool_fetch(pub->spool, &pub->cursor, max,
 				   pub->batch > 1 ? pub_fetch_batch : pub_fetch_one, &fc);
-		if (pub->batch > 1 && pub_batch_flush(pub) < 0)
+		if (pub->batch > 1 && pub_batch_flush_all(pub) < 0)
 			break;
 		if (n < 0 && !fc.stopped) {
 			/* e.g. -EBUSY: try again after a backoff, even if no kick comes */
@@ -1288,7 +1349,8 @@ void sl_publisher_close(struct sl_publisher *pub)
 	}
 	if (pub->lib_init)
 		mosquitto_lib_cleanup();
-	free(pub->bbuf);
+	for (int c = 0; c < SL_CLASS__COUNT; c++)
+		free(pub->batches[c].buf);
 	free(pub->rows);
 	free(pub->free_slots);
 	free(pub->nrows);
