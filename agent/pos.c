@@ -90,6 +90,7 @@ struct sl_pos {
 	struct sl_timer idle_timer;
 	struct sl_pos_stats st;
 	struct sl_pos_result res;	/* scratch, zeroized after each request */
+	int64_t durable;		/* highest sequence reported committed */
 };
 
 static void conn_update_events(struct conn *c);
@@ -151,6 +152,9 @@ static int queue_ok(struct conn *c, int64_t seq, const char *id)
 	struct sl_jw w;
 	int n;
 
+	/* the sink may have committed while handling this very request */
+	if (seq <= c->pos->durable)
+		seq = 0;
 	sl_jw_init(&w, buf, sizeof(buf));
 	sl_jw_obj_begin(&w);
 	sl_jw_key(&w, "ok");
@@ -760,6 +764,8 @@ void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq)
 {
 	struct conn *c = pos->conns, *next;
 
+	if (durable_seq > pos->durable)
+		pos->durable = durable_seq;
 	for (; c; c = next) {
 		next = c->next;	/* conn_flush may close c */
 		if (c->head)

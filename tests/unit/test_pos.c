@@ -46,6 +46,7 @@ struct fixture {
 	int64_t last_seq;
 	int commits;
 	int tcp_port;
+	bool commit_in_submit;	/* as the agent does at commit_max */
 };
 
 static struct fixture fx;
@@ -55,6 +56,13 @@ static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const 
 {
 	(void)ctx;
 	fx.last_seq = sl_spool_append(fx.spool, cls, id, type, payload, len);
+	if (fx.commit_in_submit && fx.last_seq > 0) {
+		int64_t durable = sl_spool_commit(fx.spool);
+
+		assert_true(durable >= fx.last_seq);
+		fx.commits++;
+		sl_pos_committed(fx.pos, durable);
+	}
 	return fx.last_seq;
 }
 
@@ -385,6 +393,25 @@ static void test_stalled_client(void **state)
 	close_pos();
 }
 
+/* The sink commits while the request is being handled (the agent does
+ * this when commit_max is reached): the reply must still go out, not wait
+ * for a later commit that may never come. */
+static void test_commit_inside_submit(void **state)
+{
+	char line[512];
+	int fd;
+
+	(void)state;
+	open_pos(8);
+	fx.commit_in_submit = true;
+	fd = connect_unix();
+	send_all(fd, PURCHASE, strlen(PURCHASE));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"ok\":true"));
+	close(fd);
+	close_pos();
+}
+
 static void test_socket_mode(void **state)
 {
 	struct stat st;
@@ -407,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_auth),
 		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_stalled_client),
+		cmocka_unit_test(test_commit_inside_submit),
 		cmocka_unit_test(test_socket_mode),
 	};
 
