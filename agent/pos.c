@@ -91,6 +91,9 @@ struct sl_pos {
 	struct sl_pos_stats st;
 	struct sl_pos_result res;	/* scratch, zeroized after each request */
 	int64_t durable;		/* highest sequence reported committed */
+	struct conn *parsing;		/* whose input is being handled: must
+					 * not be flushed (and so maybe freed)
+					 * by a commit made meanwhile */
 };
 
 static void conn_update_events(struct conn *c);
@@ -152,9 +155,6 @@ static int queue_ok(struct conn *c, int64_t seq, const char *id)
 	struct sl_jw w;
 	int n;
 
-	/* the sink may have committed while handling this very request */
-	if (seq <= c->pos->durable)
-		seq = 0;
 	sl_jw_init(&w, buf, sizeof(buf));
 	sl_jw_obj_begin(&w);
 	sl_jw_key(&w, "ok");
@@ -197,9 +197,9 @@ static int out_append(struct conn *c, const char *p, size_t n)
 }
 
 /* Moves ready replies (in order) to the output buffer and writes. */
-static void conn_flush(struct conn *c, int64_t durable)
+static void conn_flush(struct conn *c)
 {
-	while (c->head && (c->head->seq == 0 || c->head->seq <= durable)) {
+	while (c->head && c->head->seq <= c->pos->durable) {
 		struct reply *r = c->head;
 		int rc;
 
@@ -333,10 +333,11 @@ static void conn_cb(struct sl_io *io, uint32_t revents)
 	bool eof = false;
 
 	if (revents & EPOLLOUT) {
-		conn_flush(c, 0);
+		conn_flush(c);
 		return;		/* c may be gone; input is handled next round */
 	}
 	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		c->pos->parsing = c;
 		while (budget && !c->closing && !c->paused) {
 			size_t room = IN_CAP - c->in_len, old = c->in_len;
 			ssize_t n = recv(io->fd, c->in + c->in_len, room, MSG_DONTWAIT);
@@ -358,6 +359,7 @@ static void conn_cb(struct sl_io *io, uint32_t revents)
 			if (c->queued >= QUEUE_HIGH || c->out_len - c->out_off >= OUT_HIGH)
 				c->paused = true;
 		}
+		c->pos->parsing = NULL;
 	}
 	if (eof) {
 		/* the client is gone: its replies cannot be delivered; events
@@ -365,7 +367,7 @@ static void conn_cb(struct sl_io *io, uint32_t revents)
 		conn_close(c);
 		return;
 	}
-	conn_flush(c, 0);
+	conn_flush(c);
 }
 
 static void conn_update_events(struct conn *c)
@@ -768,8 +770,8 @@ void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq)
 		pos->durable = durable_seq;
 	for (; c; c = next) {
 		next = c->next;	/* conn_flush may close c */
-		if (c->head)
-			conn_flush(c, durable_seq);
+		if (c->head && c != pos->parsing)
+			conn_flush(c);
 	}
 	idle_arm(pos);
 }
