@@ -366,7 +366,15 @@ static void test_open_errors(void **state)
 	assert_int_equal(hal_scanner_open(&sc, "lines:/nonexistent/x", NULL), -ENOENT);
 	assert_int_equal(hal_scanner_open(&sc, "evdev:/dev/null", &de), -EINVAL);
 	assert_int_equal(hal_scanner_open(&sc, "evdev:/nonexistent", NULL), -ENOENT);
-	assert_int_equal(hal_scanner_open(&sc, "evdev:/dev/null", NULL), -ENOTTY);
+	{
+		/* not an input device: the kernel answers EVIOCGRAB with ENOTTY;
+		 * qemu-user (the aarch64 test run) with ENOSYS, as it does for
+		 * ioctls it does not translate */
+		int rc = hal_scanner_open(&sc, "evdev:/dev/null", NULL);
+
+		if (rc != -ENOTTY && rc != -ENOSYS)
+			fail_msg("evdev:/dev/null: %d, want -ENOTTY (or -ENOSYS under qemu)", rc);
+	}
 	assert_int_equal(hal_scanner_open(&sc, "tty:/dev/null", NULL), -ENOTTY);
 	assert_int_equal(hal_scanner_open_fd(&sc, (enum hal_scanner_kind)7, -1, NULL), -EINVAL);
 	hal_scanner_close(NULL);
