@@ -149,7 +149,7 @@ static void test_invalid(void **state)
 	static const char *const bad[] = {
 		"   ",			/* empty after canonicalisation */
 		"- -",
-		"ab\x01" "cd",		/* control character */
+		"ab\001cd",		/* control character */
 		"caf\xc3\xa9",		/* not ASCII */
 		";=3012?",		/* empty PAN field */
 		"%B^DOE/JOHN^3012?",
