@@ -154,16 +154,11 @@ static void status_json(void *ctx, struct sl_jw *w)
 	if (ag->pub)
 		sl_publisher_stats(ag->pub, &ps);
 	sl_jw_obj_begin(w);
-	sl_jw_key(w, "version");
-	sl_jw_str(w, SL_VERSION);
-	sl_jw_key(w, "uptime_s");
-	sl_jw_uint(w, (now - ag->started_us) / 1000000u);
-	sl_jw_key(w, "tenant");
-	sl_jw_str(w, ag->cfg->tenant);
-	sl_jw_key(w, "store");
-	sl_jw_str(w, ag->cfg->store_id);
-	sl_jw_key(w, "gateway");
-	sl_jw_str(w, ag->cfg->gateway_id);
+	sl_jw_kv_str(w, "version", SL_VERSION);
+	sl_jw_kv_uint(w, "uptime_s", (now - ag->started_us) / 1000000u);
+	sl_jw_kv_str(w, "tenant", ag->cfg->tenant);
+	sl_jw_kv_str(w, "store", ag->cfg->store_id);
+	sl_jw_kv_str(w, "gateway", ag->cfg->gateway_id);
 
 	sl_jw_key(w, "mqtt");
 	sl_jw_obj_begin(w);
@@ -174,27 +169,21 @@ static void status_json(void *ctx, struct sl_jw *w)
 		sl_jw_str(w, ps.last_error);
 	else
 		sl_jw_null(w);
-	sl_jw_key(w, "reconnects");
-	sl_jw_uint(w, ps.reconnects);
-	sl_jw_key(w, "inflight");
-	sl_jw_uint(w, ps.inflight);
+	sl_jw_kv_uint(w, "reconnects", ps.reconnects);
+	sl_jw_kv_uint(w, "inflight", ps.inflight);
 	sl_jw_obj_end(w);
 
 	sl_jw_key(w, "spool");
 	sl_jw_obj_begin(w);
-	sl_jw_key(w, "depth");
-	sl_jw_uint(w, ss.depth);
+	sl_jw_kv_uint(w, "depth", ss.depth);
 	sl_jw_key(w, "oldest_age_s");
 	if (ss.oldest_created_us > 0 && (uint64_t)ss.oldest_created_us <= now)
 		sl_jw_double(w, (double)(now - (uint64_t)ss.oldest_created_us) / 1e6, 3);
 	else
 		sl_jw_null(w);
-	sl_jw_key(w, "bytes");
-	sl_jw_uint(w, ss.bytes);
-	sl_jw_key(w, "cap_bytes");
-	sl_jw_uint(w, ss.cap_bytes);
-	sl_jw_key(w, "commit_errors");
-	sl_jw_uint(w, ag->commit_errors);
+	sl_jw_kv_uint(w, "bytes", ss.bytes);
+	sl_jw_kv_uint(w, "cap_bytes", ss.cap_bytes);
+	sl_jw_kv_uint(w, "commit_errors", ag->commit_errors);
 	sl_jw_obj_end(w);
 
 	sl_jw_key(w, "events");
@@ -202,14 +191,10 @@ static void status_json(void *ctx, struct sl_jw *w)
 	for (int c = 0; c < SL_CLASS__COUNT; c++) {
 		sl_jw_key(w, sl_event_class_name((enum sl_event_class)c));
 		sl_jw_obj_begin(w);
-		sl_jw_key(w, "in");
-		sl_jw_uint(w, ag->in[c]);
-		sl_jw_key(w, "out");
-		sl_jw_uint(w, ps.published[c]);
-		sl_jw_key(w, "queued");
-		sl_jw_uint(w, ss.depth_by_class[c]);
-		sl_jw_key(w, "dropped");
-		sl_jw_uint(w, ss.dropped_by_class[c]);
+		sl_jw_kv_uint(w, "in", ag->in[c]);
+		sl_jw_kv_uint(w, "out", ps.published[c]);
+		sl_jw_kv_uint(w, "queued", ss.depth_by_class[c]);
+		sl_jw_kv_uint(w, "dropped", ss.dropped_by_class[c]);
 		sl_jw_obj_end(w);
 	}
 	sl_jw_obj_end(w);
@@ -221,16 +206,11 @@ static void status_json(void *ctx, struct sl_jw *w)
 		sl_pos_stats(ag->pos, &pst);
 		sl_jw_key(w, "pos");
 		sl_jw_obj_begin(w);
-		sl_jw_key(w, "connections_open");
-		sl_jw_uint(w, pst.open);
-		sl_jw_key(w, "connections");
-		sl_jw_uint(w, pst.connections);
-		sl_jw_key(w, "rejected");
-		sl_jw_uint(w, pst.rejected);
-		sl_jw_key(w, "requests");
-		sl_jw_uint(w, pst.requests);
-		sl_jw_key(w, "errors");
-		sl_jw_uint(w, pst.errors);
+		sl_jw_kv_uint(w, "connections_open", pst.open);
+		sl_jw_kv_uint(w, "connections", pst.connections);
+		sl_jw_kv_uint(w, "rejected", pst.rejected);
+		sl_jw_kv_uint(w, "requests", pst.requests);
+		sl_jw_kv_uint(w, "errors", pst.errors);
 		sl_jw_key(w, "listen");
 		sl_jw_arr_begin(w);
 		for (int i = 0; sl_pos_listen_addr(ag->pos, i); i++)
@@ -253,13 +233,10 @@ static void status_json(void *ctx, struct sl_jw *w)
 #endif
 	sl_jw_key(w, "keys");
 	sl_jw_obj_begin(w);
-	sl_jw_key(w, "key_id");
-	sl_jw_str(w, sl_keyring_kid(ag->kr));
-	sl_jw_key(w, "next_key_id");
-	sl_jw_str(w, sl_keyring_next_kid(ag->kr));
+	sl_jw_kv_str(w, "key_id", sl_keyring_kid(ag->kr));
+	sl_jw_kv_str(w, "next_key_id", sl_keyring_next_kid(ag->kr));
 	sl_jw_obj_end(w);
-	sl_jw_key(w, "loop_wakeups");
-	sl_jw_uint(w, sl_loop_wakeups(ag->loop));
+	sl_jw_kv_uint(w, "loop_wakeups", sl_loop_wakeups(ag->loop));
 	sl_jw_obj_end(w);
 }
 

@@ -76,24 +76,15 @@ void sl_event_begin(struct sl_jw *w, const struct sl_event_origin *o, const char
 
 	sl_rfc3339(ts_us, ts);
 	sl_jw_obj_begin(w);
-	sl_jw_key(w, "schema");
-	sl_jw_str(w, SL_EVENT_SCHEMA);
-	sl_jw_key(w, "id");
-	sl_jw_str(w, id);
-	sl_jw_key(w, "type");
-	sl_jw_str(w, type);
-	sl_jw_key(w, "ts");
-	sl_jw_str(w, ts);
-	sl_jw_key(w, "clock");
-	sl_jw_str(w, clock_synced ? "synced" : "unsynced");
-	sl_jw_key(w, "tenant");
-	sl_jw_str(w, o->tenant);
-	sl_jw_key(w, "store");
-	sl_jw_str(w, o->store);
-	sl_jw_key(w, "gateway");
-	sl_jw_str(w, o->gateway);
-	sl_jw_key(w, "zone");
-	sl_jw_str(w, zone);
+	sl_jw_kv_str(w, "schema", SL_EVENT_SCHEMA);
+	sl_jw_kv_str(w, "id", id);
+	sl_jw_kv_str(w, "type", type);
+	sl_jw_kv_str(w, "ts", ts);
+	sl_jw_kv_str(w, "clock", clock_synced ? "synced" : "unsynced");
+	sl_jw_kv_str(w, "tenant", o->tenant);
+	sl_jw_kv_str(w, "store", o->store);
+	sl_jw_kv_str(w, "gateway", o->gateway);
+	sl_jw_kv_str(w, "zone", zone);
 }
 
 int sl_event_end(struct sl_jw *w)

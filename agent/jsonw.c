@@ -199,6 +199,24 @@ void sl_jw_raw(struct sl_jw *w, const char *json, size_t n)
 	put(w, json, n);
 }
 
+void sl_jw_kv_str(struct sl_jw *w, const char *key, const char *s)
+{
+	sl_jw_key(w, key);
+	sl_jw_str(w, s);
+}
+
+void sl_jw_kv_uint(struct sl_jw *w, const char *key, unsigned long long v)
+{
+	sl_jw_key(w, key);
+	sl_jw_uint(w, v);
+}
+
+void sl_jw_kv_int(struct sl_jw *w, const char *key, long long v)
+{
+	sl_jw_key(w, key);
+	sl_jw_int(w, v);
+}
+
 int sl_jw_finish(struct sl_jw *w)
 {
 	if (w->overflow || w->depth != 0)

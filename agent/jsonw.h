@@ -48,6 +48,11 @@ void sl_jw_null(struct sl_jw *w);
 void sl_jw_hex(struct sl_jw *w, const uint8_t *p, size_t n);
 /* A value that is already valid JSON (e.g. a stored event), copied as is. */
 void sl_jw_raw(struct sl_jw *w, const char *json, size_t n);
+/* A key and its value in one call, for the many flat members of status
+ * objects and events. */
+void sl_jw_kv_str(struct sl_jw *w, const char *key, const char *s);
+void sl_jw_kv_uint(struct sl_jw *w, const char *key, unsigned long long v);
+void sl_jw_kv_int(struct sl_jw *w, const char *key, long long v);
 /* Returns the length written (NUL-terminated), or -ENOSPC on overflow. */
 int sl_jw_finish(struct sl_jw *w);
 

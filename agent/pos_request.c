@@ -189,15 +189,13 @@ static int write_ids(struct sl_jw *w, const struct sl_keyring *kr, bool next,
 		rc = sl_token(kr, SL_KIND_PAN, next, pan, pan_len, tok);
 		if (rc < 0)
 			goto out;
-		sl_jw_key(w, "card");
-		sl_jw_str(w, tok);
+		sl_jw_kv_str(w, "card", tok);
 	}
 	if (loyalty_len) {
 		rc = sl_token(kr, SL_KIND_LOYALTY, next, loyalty, loyalty_len, tok);
 		if (rc < 0)
 			goto out;
-		sl_jw_key(w, "loyalty");
-		sl_jw_str(w, tok);
+		sl_jw_kv_str(w, "loyalty", tok);
 	}
 	sl_jw_obj_end(w);
 out:

@@ -480,8 +480,7 @@ static bool begin(struct sl_presence *p, struct sl_jw *w, struct sl_presence_eve
 	ev->id = id;
 	sl_jw_init(w, p->buf, sizeof(p->buf));
 	sl_event_begin(w, &p->cfg.origin, ev->type, id, ts_us, sl_clock_synced(), p->cfg.zone);
-	sl_jw_key(w, "medium");
-	sl_jw_str(w, sl_presence_medium_name(ev->medium));
+	sl_jw_kv_str(w, "medium", sl_presence_medium_name(ev->medium));
 	return true;
 }
 

@@ -366,25 +366,15 @@ void sl_scanners_status(const struct sl_scanners *s, struct sl_jw *w)
 	uint64_t unmapped = s->unmapped + (s->open ? s->sc.stats.unmapped : 0);
 
 	sl_jw_obj_begin(w);
-	sl_jw_key(w, "state");
-	sl_jw_str(w, s->done ? "finished" : s->open ? "reading" : "lost");
-	sl_jw_key(w, "scans");
-	sl_jw_uint(w, s->scans);
-	sl_jw_key(w, "card_scans");
-	sl_jw_uint(w, s->cards);
-	sl_jw_key(w, "loyalty_scans");
-	sl_jw_uint(w, s->loyalty);
-	sl_jw_key(w, "invalid");
-	sl_jw_uint(w, s->invalid);
-	sl_jw_key(w, "overlong");
-	sl_jw_uint(w, overlong);
-	sl_jw_key(w, "unmapped_keys");
-	sl_jw_uint(w, unmapped);
-	sl_jw_key(w, "errors");
-	sl_jw_uint(w, s->failed);
-	sl_jw_key(w, "not_stored");
-	sl_jw_uint(w, s->lost);
-	sl_jw_key(w, "reopens");
-	sl_jw_uint(w, s->reopens);
+	sl_jw_kv_str(w, "state", s->done ? "finished" : s->open ? "reading" : "lost");
+	sl_jw_kv_uint(w, "scans", s->scans);
+	sl_jw_kv_uint(w, "card_scans", s->cards);
+	sl_jw_kv_uint(w, "loyalty_scans", s->loyalty);
+	sl_jw_kv_uint(w, "invalid", s->invalid);
+	sl_jw_kv_uint(w, "overlong", overlong);
+	sl_jw_kv_uint(w, "unmapped_keys", unmapped);
+	sl_jw_kv_uint(w, "errors", s->failed);
+	sl_jw_kv_uint(w, "not_stored", s->lost);
+	sl_jw_kv_uint(w, "reopens", s->reopens);
 	sl_jw_obj_end(w);
 }

@@ -216,31 +216,22 @@ void hal_ble_beacon_json(struct sl_jw *w, const struct hal_ble_beacon *b)
 	char uuid[HAL_BLE_UUID_STR_LEN];
 
 	sl_jw_obj_begin(w);
-	sl_jw_key(w, "format");
-	sl_jw_str(w, hal_ble_format_name(b->format));
+	sl_jw_kv_str(w, "format", hal_ble_format_name(b->format));
 	switch (b->format) {
 	case HAL_BLE_FMT_IBEACON:
 		hal_ble_uuid_str(b->uuid, uuid);
-		sl_jw_key(w, "uuid");
-		sl_jw_str(w, uuid);
-		sl_jw_key(w, "major");
-		sl_jw_uint(w, b->major);
-		sl_jw_key(w, "minor");
-		sl_jw_uint(w, b->minor);
+		sl_jw_kv_str(w, "uuid", uuid);
+		sl_jw_kv_uint(w, "major", b->major);
+		sl_jw_kv_uint(w, "minor", b->minor);
 		break;
 	case HAL_BLE_FMT_ALTBEACON:
 		hal_ble_uuid_str(b->uuid, uuid);
-		sl_jw_key(w, "mfg_id");
-		sl_jw_uint(w, b->mfg_id);
-		sl_jw_key(w, "id1");
-		sl_jw_str(w, uuid);
-		sl_jw_key(w, "id2");
-		sl_jw_uint(w, b->major);
-		sl_jw_key(w, "id3");
-		sl_jw_uint(w, b->minor);
+		sl_jw_kv_uint(w, "mfg_id", b->mfg_id);
+		sl_jw_kv_str(w, "id1", uuid);
+		sl_jw_kv_uint(w, "id2", b->major);
+		sl_jw_kv_uint(w, "id3", b->minor);
 		if (b->has_reserved) {
-			sl_jw_key(w, "reserved");
-			sl_jw_uint(w, b->reserved);
+			sl_jw_kv_uint(w, "reserved", b->reserved);
 		}
 		break;
 	case HAL_BLE_FMT_EDDYSTONE_UID:
@@ -250,18 +241,15 @@ void hal_ble_beacon_json(struct sl_jw *w, const struct hal_ble_beacon *b)
 		sl_jw_hex(w, b->instance, sizeof(b->instance));
 		break;
 	case HAL_BLE_FMT_EDDYSTONE_URL:
-		sl_jw_key(w, "url");
-		sl_jw_str(w, b->url);
+		sl_jw_kv_str(w, "url", b->url);
 		break;
 	case HAL_BLE_FMT_EDDYSTONE_TLM:
-		sl_jw_key(w, "battery_mv");
-		sl_jw_uint(w, b->battery_mv);
+		sl_jw_kv_uint(w, "battery_mv", b->battery_mv);
 		if (b->has_temp) {
 			sl_jw_key(w, "temp_c");
 			sl_jw_double(w, b->temp_8_8 / 256.0, 2);
 		}
-		sl_jw_key(w, "adv_count");
-		sl_jw_uint(w, b->adv_count);
+		sl_jw_kv_uint(w, "adv_count", b->adv_count);
 		sl_jw_key(w, "uptime_s");
 		sl_jw_double(w, b->uptime_ds / 10.0, 1);
 		break;
@@ -275,14 +263,12 @@ void hal_ble_beacon_json(struct sl_jw *w, const struct hal_ble_beacon *b)
 		break;
 	case HAL_BLE_FMT_NONE:
 		if (b->has_mfg_id) {
-			sl_jw_key(w, "mfg_id");
-			sl_jw_uint(w, b->mfg_id);
+			sl_jw_kv_uint(w, "mfg_id", b->mfg_id);
 		}
 		break;
 	}
 	if (b->has_tx_power) {
-		sl_jw_key(w, "tx_power");
-		sl_jw_int(w, b->tx_power);
+		sl_jw_kv_int(w, "tx_power", b->tx_power);
 	}
 	sl_jw_obj_end(w);
 }
