@@ -26,6 +26,11 @@ enum sl_log_level sl_log_get_level(void);
 int sl_log_level_parse(const char *s, enum sl_log_level *ret);
 /* Adds a timestamp prefix (off under systemd, whose journal stamps lines). */
 void sl_log_set_timestamps(bool on);
+/* Starts each line with its syslog priority ("<4>" for warn), for journald. */
+void sl_log_set_priorities(bool on);
+/* true when stderr is the stream systemd connected to the journal
+ * (JOURNAL_STREAM names its device and inode). */
+bool sl_log_stderr_is_journal(void);
 
 void sl_log(enum sl_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

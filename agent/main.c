@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *path = CONFIG_SL_DEFAULT_CONFIG;
-	bool check = false;
+	bool check = false, journal;
 	struct sl_config *cfg;
 	char err[4096];
 	enum sl_log_level level;
@@ -108,7 +108,9 @@ int main(int argc, char **argv)
 	}
 	if (sl_log_level_parse(cfg->log_level, &level) == 0)
 		sl_log_set_level(level);
-	sl_log_set_timestamps(getenv("JOURNAL_STREAM") == NULL && !check);
+	journal = sl_log_stderr_is_journal();
+	sl_log_set_timestamps(!journal && !check);
+	sl_log_set_priorities(journal);
 
 	if (check) {
 		rc = sl_agent_check(cfg, err, sizeof(err));
