@@ -60,6 +60,8 @@ struct sl_agent {
 	uint64_t commit_errors;
 	uint64_t started_us;
 	char key_ids[2 * SL_KID_MAX + 2];
+	char kcv[2][SL_KCV_LEN];		/* key check values: current, next ("") */
+	char key_checks[2 * SL_KCV_LEN];	/* "kcv" or "kcv,kcv_next" */
 	int exit_status;
 };
 
@@ -234,7 +236,9 @@ static void status_json(void *ctx, struct sl_jw *w)
 	sl_jw_key(w, "keys");
 	sl_jw_obj_begin(w);
 	sl_jw_kv_str(w, "key_id", sl_keyring_kid(ag->kr));
+	sl_jw_kv_str(w, "key_check", ag->kcv[0]);
 	sl_jw_kv_str(w, "next_key_id", sl_keyring_next_kid(ag->kr));
+	sl_jw_kv_str(w, "next_key_check", ag->kcv[1][0] ? ag->kcv[1] : NULL);
 	sl_jw_obj_end(w);
 	sl_jw_kv_uint(w, "loop_wakeups", sl_loop_wakeups(ag->loop));
 	sl_jw_obj_end(w);
@@ -353,6 +357,15 @@ static int modules_open(struct sl_agent *ag)
 	snprintf(ag->key_ids, sizeof(ag->key_ids), "%s%s%s", sl_keyring_kid(ag->kr),
 		 sl_keyring_has_next(ag->kr) ? "," : "",
 		 sl_keyring_has_next(ag->kr) ? sl_keyring_next_kid(ag->kr) : "");
+	rc = sl_keyring_kcv(ag->kr, false, ag->kcv[0]);
+	if (rc == 0 && sl_keyring_has_next(ag->kr))
+		rc = sl_keyring_kcv(ag->kr, true, ag->kcv[1]);
+	if (rc < 0) {
+		sl_err("refusing to start: key check value: %s", strerror(-rc));
+		return rc;
+	}
+	snprintf(ag->key_checks, sizeof(ag->key_checks), "%s%s%s", ag->kcv[0],
+		 ag->kcv[1][0] ? "," : "", ag->kcv[1]);
 
 	if (snprintf(path, sizeof(path), "%s/spool.db", cfg->state_dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
@@ -375,7 +388,8 @@ static int modules_open(struct sl_agent *ag)
 			       "replaced by an empty one; events in it were not sent", path);
 	}
 
-	rc = sl_publisher_open(&ag->pub, ag->loop, cfg, ag->spool, ag->key_ids, err, sizeof(err));
+	rc = sl_publisher_open(&ag->pub, ag->loop, cfg, ag->spool, ag->key_ids, ag->key_checks,
+			       err, sizeof(err));
 	if (rc < 0) {
 		sl_err("mqtt: %s", err);
 		return rc;
@@ -495,8 +509,9 @@ int sl_agent_run(struct sl_config *cfg)
 	}
 	sl_loop_set_post_hook(ag.loop, post_round, &ag);
 
-	sl_info("storelinkd %s started (tenant %s, store %s, gateway %s, key %s)", SL_VERSION,
-		cfg->tenant, cfg->store_id, cfg->gateway_id, ag.key_ids);
+	sl_info("storelinkd %s started (tenant %s, store %s, gateway %s, key %s, check %s)",
+		SL_VERSION, cfg->tenant, cfg->store_id, cfg->gateway_id, ag.key_ids,
+		ag.key_checks);
 	if (IS_ENABLED(CONFIG_SL_SYSTEMD))
 		sl_sd_notify("READY=1");
 	rc = sl_loop_run(ag.loop);

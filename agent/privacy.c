@@ -132,6 +132,24 @@ int sl_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size
 		? 0 : -EIO;
 }
 
+int sl_keyring_kcv(const struct sl_keyring *kr, bool next, char out[SL_KCV_LEN])
+{
+	static const char label[] = "storelink/kcv";
+	uint8_t mac[32];
+	int rc;
+
+	if (!kr || !out)
+		return -EINVAL;
+	if (next && !kr->has_next)
+		return -ENOENT;
+	rc = sl_hmac_sha256(next ? kr->next_kind_key[SL_KIND_PAN] : kr->kind_key[SL_KIND_PAN],
+			    SL_KEY_LEN, (const uint8_t *)label, sizeof(label) - 1, mac);
+	if (rc == 0)
+		rc = sl_base64url_nopad(mac, SL_KCV_BYTES, out, SL_KCV_LEN);
+	mbedtls_platform_zeroize(mac, sizeof(mac));
+	return rc < 0 ? rc : 0;
+}
+
 int sl_base64url_nopad(const uint8_t *in, size_t len, char *out, size_t outsz)
 {
 	static const char alphabet[] =

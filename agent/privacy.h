@@ -73,6 +73,18 @@ const char *sl_keyring_kid(const struct sl_keyring *kr);
 const char *sl_keyring_next_kid(const struct sl_keyring *kr); /* NULL if none */
 
 /*
+ * Key check value: a short public fingerprint of a key, so that the CDP can
+ * see that a gateway holds the tenant's key (and tenant) before trusting its
+ * tokens:  kcv = base64url_nopad(first 6 bytes of HMAC-SHA256(K_pan,
+ * "storelink/kcv")), 8 characters. It is one more output of the same PRF as
+ * the tokens: it tells nothing about the key beyond what a token does.
+ * next: the rotation key's. 0, -ENOENT (no next key), -EINVAL.
+ */
+#define SL_KCV_BYTES 6
+#define SL_KCV_LEN 9            /* 8 characters + NUL */
+int sl_keyring_kcv(const struct sl_keyring *kr, bool next, char out[SL_KCV_LEN]);
+
+/*
  * token = kid "." base64url_nopad(HMAC-SHA256(K_kind, canonical[0..len)))
  * under the current key, or under the next key when next is true.
  * canonical must already be in canonical form (sl_id_canonical()).

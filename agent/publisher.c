@@ -169,6 +169,7 @@ struct sl_publisher {
 	size_t topic_base_len;
 	char status_topic[PUB_TOPIC_MAX + 8];
 	char key_ids[64];
+	char key_checks[64];		/* check values, in key_ids' order */
 
 	/* stats */
 	uint64_t reconnects;
@@ -362,7 +363,8 @@ static int pub_status_json(const struct sl_publisher *pub, char *buf, size_t cap
 {
 	char ts[SL_RFC3339_LEN];
 	struct sl_jw w;
-	const char *p = pub->key_ids;
+	const char *lists[2] = { pub->key_ids, pub->key_checks };
+	static const char *const names[2] = { "key_ids", "key_checks" };
 
 	sl_jw_init(&w, buf, cap);
 	sl_jw_obj_begin(&w);
@@ -376,18 +378,25 @@ static int pub_status_json(const struct sl_publisher *pub, char *buf, size_t cap
 	}
 	sl_jw_key(&w, "version");
 	sl_jw_str(&w, SL_VERSION);
-	sl_jw_key(&w, "key_ids");
-	sl_jw_arr_begin(&w);
-	while (*p) {
-		size_t n = strcspn(p, ",");
+	/* key_checks[i] is the check value of key_ids[i] (docs/tokens.md) */
+	for (int i = 0; i < 2; i++) {
+		const char *p = lists[i];
 
-		if (n)
-			sl_jw_strn(&w, p, n);
-		p += n;
-		if (*p == ',')
-			p++;
+		if (i && !*p)
+			break;
+		sl_jw_key(&w, names[i]);
+		sl_jw_arr_begin(&w);
+		while (*p) {
+			size_t n = strcspn(p, ",");
+
+			if (n)
+				sl_jw_strn(&w, p, n);
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		sl_jw_arr_end(&w);
 	}
-	sl_jw_arr_end(&w);
 	if (with_ts) {
 		sl_rfc3339(sl_now_us(), ts);
 		sl_jw_key(&w, "ts");
@@ -1201,7 +1210,7 @@ static bool pub_level_ok(const char *s, bool slash_ok)
 
 int sl_publisher_open(struct sl_publisher **ret, struct sl_loop *loop,
 		      const struct sl_config *cfg, struct sl_spool *spool, const char *key_ids,
-		      char *err, size_t errlen)
+		      const char *key_checks, char *err, size_t errlen)
 {
 	struct sl_publisher *pub;
 	int n, rc;
@@ -1242,6 +1251,7 @@ int sl_publisher_open(struct sl_publisher **ret, struct sl_loop *loop,
 	pub->batch = cfg->mqtt_batch;
 	pub->rng = (sl_now_us() ^ ((uint64_t)getpid() << 32)) | 1u;
 	snprintf(pub->key_ids, sizeof(pub->key_ids), "%s", key_ids ? key_ids : "");
+	snprintf(pub->key_checks, sizeof(pub->key_checks), "%s", key_checks ? key_checks : "");
 
 	n = snprintf(pub->topic_base, sizeof(pub->topic_base), "%s/%s/%s/%s/",
 		     cfg->mqtt_topic_prefix, cfg->tenant, cfg->store_id, cfg->gateway_id);

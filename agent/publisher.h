@@ -35,12 +35,13 @@ struct sl_publisher_stats {
  * Sets up libmosquitto from cfg ([mqtt], [agent] ids), registers with the
  * loop and starts connecting (asynchronously; failures are retried with
  * backoff and logged once per distinct error). key_ids is put into the
- * status message ("v1" or "v1,v2"). On failure a one-line reason is
+ * status message ("v1" or "v1,v2"), and key_checks (may be NULL), their
+ * key check values in the same order. On failure a one-line reason is
  * written to err. 0 or -errno.
  */
 int sl_publisher_open(struct sl_publisher **ret, struct sl_loop *loop,
 		      const struct sl_config *cfg, struct sl_spool *spool, const char *key_ids,
-		      char *err, size_t errlen);
+		      const char *key_checks, char *err, size_t errlen);
 /* Publishes "offline" (retained), disconnects, frees. NULL ok. Rows in
  * flight stay in the spool and are sent again after the next start. */
 void sl_publisher_close(struct sl_publisher *pub);

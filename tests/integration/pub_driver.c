@@ -216,7 +216,8 @@ int main(int argc, char **argv)
 	d.deadline.ctx = &d;
 
 	t0 = sl_mono_ms();
-	rc = sl_publisher_open(&d.pub, d.loop, cfg, d.spool, cfg->key_id, err, sizeof(err));
+	rc = sl_publisher_open(&d.pub, d.loop, cfg, d.spool, cfg->key_id, NULL, err,
+			       sizeof(err));
 	if (rc < 0) {
 		sl_err("publisher: %s", err);
 		goto out_loop;

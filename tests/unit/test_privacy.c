@@ -208,6 +208,33 @@ static void test_token_vectors(void **state)
 	sl_keyring_free(kr);
 }
 
+/* docs/tokens.md key check values (Python hmac/hashlib and openssl mac) */
+static void test_kcv(void **state)
+{
+	struct sl_keyring *kr = NULL;
+	uint8_t k[SL_KEY_LEN], k2[SL_KEY_LEN];
+	char kcv[SL_KCV_LEN];
+
+	(void)state;
+	master_key(k);
+	seq(k2, 0x20, SL_KEY_LEN);
+	assert_int_equal(sl_keyring_new(&kr, "acme", k, "v1", k2, "v2"), 0);
+	assert_int_equal(sl_keyring_kcv(kr, false, kcv), 0);
+	assert_string_equal(kcv, "3ZLjqwc4");
+	assert_int_equal(sl_keyring_kcv(kr, true, kcv), 0);
+	assert_string_equal(kcv, "FvF2Q0DP");
+	sl_keyring_free(kr);
+
+	/* the tenant is part of it: a gateway with the right key and the wrong
+	 * tenant shows a different check value */
+	assert_int_equal(sl_keyring_new(&kr, "other", k, "v1", NULL, NULL), 0);
+	assert_int_equal(sl_keyring_kcv(kr, false, kcv), 0);
+	assert_string_equal(kcv, "1UZ6RlY2");
+	assert_int_equal(sl_keyring_kcv(kr, true, kcv), -ENOENT);
+	assert_int_equal(sl_keyring_kcv(NULL, false, kcv), -EINVAL);
+	sl_keyring_free(kr);
+}
+
 static void test_token_errors(void **state)
 {
 	struct sl_keyring *kr = vector_keyring();
@@ -660,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_hkdf_rfc5869),
 		cmocka_unit_test(test_base64url),
 		cmocka_unit_test(test_token_vectors),
+		cmocka_unit_test(test_kcv),
 		cmocka_unit_test(test_token_errors),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test_setup_teardown(test_key_file_contents, setup_tmp, teardown_tmp),

@@ -318,23 +318,52 @@ static int fill_random(uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Prints the key check value of key under tenant (docs/tokens.md). */
+static int print_kcv(const uint8_t key[SL_KEY_LEN], const char *tenant)
+{
+	struct sl_keyring *kr = NULL;
+	char kcv[SL_KCV_LEN];
+	int rc;
+
+	rc = sl_keyring_new(&kr, tenant, key, "v1", NULL, NULL);
+	if (rc == 0)
+		rc = sl_keyring_kcv(kr, false, kcv);
+	sl_keyring_free(kr);
+	if (rc < 0) {
+		fprintf(stderr, "storelinkctl keygen: key check value: %s\n", strerror(-rc));
+		return rc;
+	}
+	printf("key check value (tenant %s): %s\n", tenant, kcv);
+	return 0;
+}
+
 int ctl_keygen(int argc, char **argv)
 {
 	static const char hex[] = "0123456789abcdef";
+	static const char usage[] = "usage: storelinkctl keygen [--tenant TENANT] FILE\n";
 	uint8_t key[SL_KEY_LEN];
 	char text[2 * SL_KEY_LEN + 1];
-	const char *path;
+	const char *path, *tenant = NULL;
 	size_t off = 0;
 	int fd, rc, status = 1;
 
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: storelinkctl keygen FILE\n"
+		printf("%s"
 		       "Writes a new master key (32 random bytes as 64 hex digits) to FILE,\n"
-		       "created with mode 0600; an existing FILE is never overwritten.\n");
+		       "created with mode 0600; an existing FILE is never overwritten.\n"
+		       "With --tenant, also prints the key's check value for that tenant: the\n"
+		       "public fingerprint that storelinkctl status and the gateway's status\n"
+		       "message show, for the CDP to compare with its own (docs/tokens.md).\n",
+		       usage);
 		return 0;
 	}
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: storelinkctl keygen FILE\n");
+	if (argc == 4 && strcmp(argv[1], "--tenant") == 0) {
+		tenant = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc != 2 || argv[1][0] == '-' || (tenant && !*tenant)) {
+		fprintf(stderr, "%s", usage);
 		return 2;
 	}
 	path = argv[1];
@@ -381,6 +410,8 @@ int ctl_keygen(int argc, char **argv)
 	}
 	printf("%s\n", path);
 	status = 0;
+	if (tenant && print_kcv(key, tenant) < 0)
+		status = 1;
 out_zero:
 	mbedtls_platform_zeroize(key, sizeof(key));
 	mbedtls_platform_zeroize(text, sizeof(text));
