@@ -17,6 +17,7 @@ endfunction()
 
 sl_find_lib(inih ini.h inih)
 sl_find_lib(mbedcrypto mbedtls/md.h mbedcrypto)
+sl_find_lib(mbedx509 mbedtls/x509_csr.h mbedx509)
 sl_find_lib(sqlite3 sqlite3.h sqlite3)
 sl_find_lib(mosquitto mosquitto.h mosquitto)
 if(CONFIG_SL_BLE_BLUEZ)

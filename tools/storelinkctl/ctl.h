@@ -11,6 +11,7 @@
 int ctl_status(int argc, char **argv);       /* ctl_status.c */
 int ctl_token(int argc, char **argv);        /* ctl_token.c */
 int ctl_keygen(int argc, char **argv);       /* ctl_token.c */
+int ctl_provision(int argc, char **argv);    /* ctl_provision.c */
 int ctl_ble_decode(int argc, char **argv);   /* ctl_ble.c (CONFIG_SL_BLE) */
 int ctl_replay_btsnoop(int argc, char **argv); /* ctl_ble.c: replay --btsnoop FILE [--raw] */
 int ctl_replay_pcap(int argc, char **argv);  /* ctl_wifi.c (CONFIG_SL_WIFI): replay --pcap FILE [--raw] */

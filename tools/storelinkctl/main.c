@@ -21,7 +21,11 @@ static const struct ctl_cmd cmds[] = {
 #endif
 #ifdef CTL_HAVE_TOKEN
 	{ "token", ctl_token, "token -c CONF --kind pan|loyalty|email|phone  (identifier on stdin)" },
-	{ "keygen", ctl_keygen, "keygen FILE            write a new master key (mode 0600)" },
+	{ "keygen", ctl_keygen, "keygen [--tenant T] FILE  write a new master key (mode 0600)" },
+	{ "provision", ctl_provision,
+	  "provision --tenant T --store S --gateway G --broker HOST[:PORT]\n"
+	  "                         configure this gateway: keys, POS token, TLS key + CSR\n"
+	  "  provision --install-cert CERT --ca CA   install the signed certificate" },
 #endif
 #ifdef CONFIG_SL_BLE
 	{ "ble-decode", ctl_ble_decode, "ble-decode HEX         decode one advertisement's AD payload" },
