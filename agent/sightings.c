@@ -302,8 +302,8 @@ static void timer_cb(struct sl_timer *t)
 		src_pump(src);
 		return;
 	}
-	/* reopening a lost live source */
-	rc = src->retry_fn ? src->retry_fn(src) : src->open_fn(src);
+	/* reopening a lost live source (or one absent at start: never opened) */
+	rc = src->retry_fn && src->open ? src->retry_fn(src) : src->open_fn(src);
 	if (rc == 0) {
 		src->open = true;
 		rc = src_attach(src);
@@ -322,6 +322,13 @@ static void timer_cb(struct sl_timer *t)
 	src_pump(src);
 }
 
+/* Errors that mean "no such adapter (yet)" rather than a wrong setting. */
+static bool adapter_absent(int rc)
+{
+	return rc == -ENODEV || rc == -ENOENT || rc == -ENXIO || rc == -ENETDOWN ||
+	       rc == -EHOSTDOWN || rc == -ERFKILL;
+}
+
 static int src_start(struct src *src, char *err, size_t errlen, const char *source)
 {
 	int rc;
@@ -329,6 +336,15 @@ static int src_start(struct src *src, char *err, size_t errlen, const char *sour
 	src->timer.cb = timer_cb;
 	src->timer.ctx = src;
 	rc = src->open_fn(src);
+	if (rc < 0 && !src->replay && adapter_absent(rc)) {
+		/* an adapter that is not there (yet): a USB dongle plugged in
+		 * later, a driver still loading. Wait for it, as for scanners */
+		sl_warn("[%s] source = %s: %s; waiting for it (retrying with backoff)",
+			src->medium, source, strerror(-rc));
+		src->failures = 1;	/* src_lost() logged nothing more */
+		sl_timer_arm(src->s->loop, &src->timer, BACKOFF_MIN_MS);
+		return 0;
+	}
 	if (rc < 0) {
 		snprintf(err, errlen, "[%s] source = %s: %s", src->medium, source, strerror(-rc));
 		return rc;
@@ -434,7 +450,7 @@ int sl_sightings_open(struct sl_sightings **ret, struct sl_loop *loop,
 		rc = src_start(src, err, errlen, cfg->wifi_source);
 		if (rc < 0)
 			goto err_close;
-		if (!src->replay && s->wifi_cfg.n_channels > 1)
+		if (!src->replay && src->open && s->wifi_cfg.n_channels > 1)
 			sl_timer_arm(loop, &src->hop, s->wifi_cfg.hop_ms);
 	}
 #endif
@@ -490,7 +506,9 @@ void sl_sightings_status(const struct sl_sightings *s, struct sl_jw *w)
 			continue;
 		sl_jw_key(w, src->medium);
 		sl_jw_obj_begin(w);
-		sl_jw_kv_str(w, "state", src->done ? "finished" : src->failures ? "lost" : "reading");
+		sl_jw_kv_str(w, "state", src->done ? "finished" : !src->failures ? "reading"
+					 : src->reopens || src->count ? "lost" : "waiting");
+		sl_jw_kv_uint(w, "attempts", src->failures);	/* since lost or absent */
 		sl_jw_kv_uint(w, "sightings", src->count);
 		sl_jw_kv_uint(w, "rejected", src->rejected);
 		sl_jw_kv_uint(w, "reopens", src->reopens);
