@@ -332,6 +332,9 @@ int sl_agent_check(const struct sl_config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "[mqtt] %s: %s", files[i], strerror(-rc));
 			return rc;
 		}
+	if (cfg->mqtt_tls && cfg->mqtt_key_file &&
+	    sl_publisher_key_private(cfg->mqtt_key_file, err, errlen) == -EPERM)
+		return -EPERM;
 	return 0;
 }
 

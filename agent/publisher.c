@@ -66,12 +66,15 @@
 #include <inttypes.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PUB_TOPIC_MAX 512
@@ -81,7 +84,6 @@
 #define PUB_STABLE_MS 10000u		/* a connection this old resets the backoff */
 #define PUB_CONNECT_TIMEOUT_MAX_S 20	/* CONNACK wait, at most; keepalive if shorter */
 #define PUB_CLOSE_WAIT_MS 2000		/* at close: wait this long for PUBACKs */
-#define PUB_SSL_VERIFY_PEER 1		/* OpenSSL's SSL_VERIFY_PEER, without its headers */
 #define PUB_LOGGED_KEYS 4		/* distinct connection errors remembered for the log */
 
 enum pub_state {
@@ -127,6 +129,7 @@ struct sl_publisher {
 	char tls_err[PUB_ERR_MAX];	/* OpenSSL's reason, as libmosquitto logged it */
 	char load_err[PUB_ERR_MAX];	/* libmosquitto could not load a key/certificate */
 	bool host_mismatch;		/* libmosquitto logged a host name mismatch */
+	long verify;			/* OpenSSL's verify result for the broker's chain */
 	uint32_t max_packet;		/* broker's maximum packet size, 0 = none given */
 
 	/* backoff and logging */
@@ -245,6 +248,53 @@ static const char *pub_text(const char *msg, char *buf, size_t cap)
 	return buf;
 }
 
+/*
+ * Why the broker's certificate chain failed verification, from OpenSSL's own
+ * verify result (captured during the handshake, see pub_on_log()), not from
+ * the wording of its error text: each cause has its own key and advice.
+ */
+static void pub_set_verify_err(struct sl_publisher *pub, const char *detail)
+{
+	const struct sl_config *cfg = pub->cfg;
+	char now[SL_RFC3339_LEN];
+
+	sl_rfc3339(sl_now_us(), now);
+	switch (pub->verify) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		pub_set_err(pub, "tls-expired", "TLS: the broker's certificate (or one of its "
+			    "chain) has expired by this gateway's clock (%s, %s): renew it, or "
+			    "fix the clock", now,
+			    sl_clock_synced() ? "NTP synchronised" : "NOT synchronised");
+		break;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		pub_set_err(pub, "tls-not-yet-valid", "TLS: the broker's certificate (or one "
+			    "of its chain) is not valid yet by this gateway's clock (%s, %s): is "
+			    "the clock right?", now,
+			    sl_clock_synced() ? "NTP synchronised" : "NOT synchronised");
+		break;
+	case X509_V_ERR_INVALID_PURPOSE:
+		pub_set_err(pub, "tls-purpose", "TLS: the broker's certificate is not for a TLS "
+			    "server (its extended key usage lacks serverAuth)");
+		break;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		pub_set_err(pub, "tls-untrusted", "TLS: the broker's certificate is not "
+			    "trusted by [mqtt] ca_file %s (%s)", cfg->mqtt_ca_file,
+			    X509_verify_cert_error_string(pub->verify));
+		break;
+	default:
+		pub_set_err(pub, "tls-verify", "TLS: the broker's certificate failed "
+			    "verification: %s (%s)", X509_verify_cert_error_string(pub->verify),
+			    detail);
+		break;
+	}
+}
+
 /* Turns a libmosquitto result into text; errno must still be the call's. */
 static void pub_set_mosq_err(struct sl_publisher *pub, int rc, const char *what)
 {
@@ -270,6 +320,8 @@ static void pub_set_mosq_err(struct sl_publisher *pub, int rc, const char *what)
 				    detail);
 		else if (pub->load_err[0])
 			pub_set_err(pub, "tls-local", "TLS: %s (%s)", pub->load_err, detail);
+		else if (pub->verify != X509_V_OK)
+			pub_set_verify_err(pub, detail);
 		else if (strstr(detail, "certificate verify failed"))
 			pub_set_err(pub, "tls-untrusted", "TLS: the broker's certificate is not "
 				    "trusted by [mqtt] ca_file %s (%s)", cfg->mqtt_ca_file, detail);
@@ -427,15 +479,21 @@ static void pub_on_log(struct mosquitto *m, void *obj, int level, const char *ms
 {
 	struct sl_publisher *pub = obj;
 
-	(void)m;
 	/* library messages name topics and sizes, never payloads */
 	sl_debug("mqtt: libmosquitto: %s", msg);
 	if (!(level & MOSQ_LOG_ERR))
 		return;
 	if (strstr(msg, "host name verification failed"))
 		pub->host_mismatch = true;
-	else if (strstr(msg, "OpenSSL Error"))
+	else if (strstr(msg, "OpenSSL Error")) {
+		/* logged while the failed handshake's SSL object still exists:
+		 * the verify result tells why the broker's chain was refused */
+		SSL *ssl = mosquitto_ssl_get(m);
+
 		snprintf(pub->tls_err, sizeof(pub->tls_err), "%s", msg);
+		if (ssl && pub->verify == X509_V_OK)
+			pub->verify = SSL_get_verify_result(ssl);
+	}
 	else if (strstr(msg, "Unable to load") || strstr(msg, "inconsistent"))
 		snprintf(pub->load_err, sizeof(pub->load_err), "%s", msg);
 }
@@ -935,10 +993,31 @@ static void pub_drop(struct sl_publisher *pub)
 }
 
 /* Checks one readable file; an error message that names the key. */
+int sl_publisher_key_private(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "[mqtt] key_file %s is %s by group or others (mode %04o); "
+			 "chmod 600 it", path, (st.st_mode & 066) ? "readable or writable" :
+			 "accessible", (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 static bool pub_file_ok(struct sl_publisher *pub, const char *key, const char *path)
 {
-	if (path && access(path, R_OK) == 0)
-		return true;
+	if (path && access(path, R_OK) == 0) {
+		char err[PUB_ERR_MAX];
+
+		if (strcmp(key, "key_file") || sl_publisher_key_private(path, err, sizeof(err)) != -EPERM)
+			return true;
+		pub_set_err(pub, key, "%s", err);
+		return false;
+	}
 	pub_set_err(pub, key, "[mqtt] %s %s: %s", key, path ? path : "(unset)",
 		    path ? strerror(errno) : "required with TLS");
 	return false;
@@ -994,7 +1073,7 @@ static int pub_client_new(struct sl_publisher *pub)
 		/* "tlsv1.2" is a minimum in libmosquitto 2.0: TLS 1.3 is negotiated
 		 * when the broker offers it, 1.1 and older never */
 		if (!rc)
-			rc = mosquitto_tls_opts_set(pub->mosq, PUB_SSL_VERIFY_PEER, "tlsv1.2",
+			rc = mosquitto_tls_opts_set(pub->mosq, SSL_VERIFY_PEER, "tlsv1.2",
 						    NULL);
 		if (!rc)
 			rc = mosquitto_tls_insecure_set(pub->mosq, false);
@@ -1034,6 +1113,7 @@ static void pub_attempt(struct sl_publisher *pub)
 	pub->tls_err[0] = '\0';
 	pub->load_err[0] = '\0';
 	pub->host_mismatch = false;
+	pub->verify = X509_V_OK;
 	pub->failed = false;
 	pub->tcp_up = false;
 	pub->max_packet = 0;
@@ -1230,6 +1310,13 @@ int sl_publisher_open(struct sl_publisher **ret, struct sl_loop *loop,
 		snprintf(err, errlen, "[mqtt] topic_prefix, [agent] tenant, store_id and gateway_id "
 			 "must be non-empty and free of MQTT wildcards (+ #); ids also of '/'");
 		return -EINVAL;
+	}
+
+	/* a private key others can read is refused at start, like the master key */
+	if (cfg->mqtt_tls && cfg->mqtt_key_file) {
+		rc = sl_publisher_key_private(cfg->mqtt_key_file, err, errlen);
+		if (rc == -EPERM)
+			return rc;
 	}
 
 	pub = calloc(1, sizeof(*pub));

@@ -48,5 +48,12 @@ void sl_publisher_close(struct sl_publisher *pub);
 /* New rows were committed: publish while the in-flight window has room. */
 void sl_publisher_kick(struct sl_publisher *pub);
 void sl_publisher_stats(const struct sl_publisher *pub, struct sl_publisher_stats *out);
+/*
+ * The TLS client key must be private to the agent's user (no group or other
+ * permission bits), like the master key: 0; -EPERM with a one-line reason in
+ * err; -errno when it cannot be stat()ed (a missing file is reported at
+ * connect time instead, and retried).
+ */
+int sl_publisher_key_private(const char *path, char *err, size_t errlen);
 
 #endif

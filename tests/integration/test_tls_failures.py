@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: MIT
 """
 TLS failures: the agent trusts the wrong CA; the broker's certificate is for
-another host name; the agent's client certificate comes from a CA the broker
-does not accept; the client certificate file is missing. Each time: no
-connection, exactly one clear log line however many times the agent retries,
+another host name, has expired, is not valid yet, or is not a server
+certificate (extended key usage clientAuth); the agent's client certificate
+comes from a CA the broker does not accept; the client certificate file is
+missing. Each time: no connection, exactly one clear log line naming the real
+cause (from OpenSSL's verify result) however many times the agent retries,
 the events acknowledged to the POS stay in the spool, and they all go out
-once the configuration is fixed and the agent restarted.
+once the configuration is fixed and the agent restarted. A client key that
+group or others may read is refused at start and by --check-config, like the
+master key.
 
   test_tls_failures.py STORELINKD
 """
@@ -13,6 +17,7 @@ once the configuration is fixed and the agent restarted.
 import os
 import random
 import re
+import subprocess
 import sys
 
 import harness as h
@@ -65,6 +70,82 @@ def scenario(env, storelinkd, name, sub, broker, bad_mqtt, expect, good_broker=N
     h.check(agent.stop() == 0, "storelinkd did not stop cleanly")
 
 
+CA_CNF = """[ca]
+default_ca = d
+[d]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = p
+unique_subject = no
+[p]
+commonName = supplied
+[ext]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+subjectAltName = DNS:localhost,IP:127.0.0.1
+extendedKeyUsage = %s
+"""
+
+
+def dated_server_cert(pki, name, start, end, eku="serverAuth"):
+    """A broker certificate from the test CA with the given validity (openssl
+    ca: 'x509 -req' always starts now) and extended key usage."""
+    d = os.path.join(pki.dir, "ca-" + name)
+    os.makedirs(d)
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write(CA_CNF % eku)
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("%02X\n" % random.randrange(16, 250))
+    pki._key(name)
+    pki._run("req", "-new", "-key", pki.path(name, "key"), "-subj", "/CN=localhost",
+             "-out", pki.path(name, "csr"))
+    r = subprocess.run(["openssl", "ca", "-batch", "-config", "ca.cnf", "-notext",
+                        "-cert", pki.path("ca", "crt"), "-keyfile", pki.path("ca", "key"),
+                        "-in", pki.path(name, "csr"), "-out", pki.path(name, "crt"),
+                        "-startdate", start, "-enddate", end, "-extensions", "ext"],
+                       cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    h.check(r.returncode == 0, "openssl ca %s: %s" % (name, r.stdout.decode()))
+
+
+def broker_cert_scenario(env, storelinkd, sub, broker, server, expect):
+    broker.stop()
+    h.wait_until(lambda: not sub.subscribed.is_set(), 30, "the subscriber to notice")
+    broker.server = server
+    broker.start()
+
+    def good():
+        broker.server = "server"
+        broker.start()
+        sub.wait_subscribed()
+
+    scenario(env, storelinkd, server, sub, broker, {}, expect, good_broker=good)
+
+
+def key_mode_refused(env, storelinkd, broker):
+    """A client key with mode 0644: --check-config and the start refuse it."""
+    h.log("scenario: client key readable by others")
+    key = os.path.join(env.dir, "client-0644.key")
+    with open(env.pki.path("client", "key"), "rb") as src, open(key, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(key, 0o644)
+    agent = h.Agent(storelinkd, env.dir, broker, env.pki, mqtt={"key_file": key},
+                    name="key-0644")
+    agent.configure({"key_file": key})
+    for args in (["--check-config"], []):
+        r = subprocess.run([storelinkd, "-c", agent.conf_path] + args, timeout=60,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = r.stdout.decode(errors="replace")
+        h.check(r.returncode != 0, "storelinkd %s accepted a 0644 client key:\n%s" %
+                (" ".join(args), out))
+        h.check(re.search(r"\[mqtt\] key_file .*client-0644.key is readable or writable "
+                          r"by group or others \(mode 0644\); chmod 600 it", out),
+                "storelinkd %s: no clear reason:\n%s" % (" ".join(args), out))
+    h.log("  refused: %s" % out.strip().splitlines()[-1])
+
+
 def body(env, storelinkd):
     pki = env.pki
     broker = h.Broker(env.dir, pki)
@@ -99,6 +180,24 @@ def body(env, storelinkd):
 
     scenario(env, storelinkd, "other-host-name", sub, broker, {},
              r"does not match the host name '127\.0\.0\.1'", good_broker=good)
+
+    # the broker's certificate is expired, not valid yet, or not for a server:
+    # each named as such (all three used to read "not trusted by ca_file")
+    dated_server_cert(env.pki, "server_expired", "20200101000000Z", "20200201000000Z")
+    dated_server_cert(env.pki, "server_future", "20991201000000Z", "21000101000000Z")
+    dated_server_cert(env.pki, "server_clientauth", "20200101000000Z", "20991231000000Z",
+                      eku="clientAuth")
+    broker_cert_scenario(env, storelinkd, sub, broker, "server_expired",
+                         r"TLS: the broker's certificate \(or one of its chain\) has expired "
+                         r"by this gateway's clock \(\d{4}-")
+    broker_cert_scenario(env, storelinkd, sub, broker, "server_future",
+                         r"TLS: the broker's certificate \(or one of its chain\) is not "
+                         r"valid yet by this gateway's clock")
+    broker_cert_scenario(env, storelinkd, sub, broker, "server_clientauth",
+                         r"TLS: the broker's certificate is not for a TLS server \(its "
+                         r"extended key usage lacks serverAuth\)")
+
+    key_mode_refused(env, storelinkd, broker)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ SL_DEPS_BUILD=(
 	libinih-dev libmbedtls-dev libmosquitto-dev libbluetooth-dev
 	libsqlite3-dev libcmocka-dev libpcap-dev libnl-genl-3-dev
 )
+# the publisher reads OpenSSL's verify result through libmosquitto (TLS errors)
+SL_DEPS_BUILD+=(libssl-dev)
 SL_DEPS_RUN=(mosquitto mosquitto-clients openssl sqlite3 python3-paho-mqtt)
 SL_DEPS_TEST=(
 	clang-14 libclang-rt-14-dev binutils gdb
@@ -20,6 +22,7 @@ SL_DEPS_TEST=(
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
 	libpcap-dev:arm64 libnl-genl-3-dev:arm64
 )
+SL_DEPS_TEST+=(libssl-dev:arm64)	# publisher TLS verify result, cross build
 
 sl_deps_missing() {
 	local p missing=()
