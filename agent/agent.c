@@ -316,28 +316,6 @@ static int keys_load(const struct sl_config *cfg, struct sl_keyring **ret, char 
 			       cfg->next_master_key_file, cfg->next_key_id, err, errlen);
 }
 
-int sl_agent_check(const struct sl_config *cfg, char *err, size_t errlen)
-{
-	struct sl_keyring *kr = NULL;
-	const char *files[] = { cfg->mqtt_ca_file, cfg->mqtt_cert_file, cfg->mqtt_key_file };
-	int rc;
-
-	rc = keys_load(cfg, &kr, err, errlen);
-	sl_keyring_free(kr);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; cfg->mqtt_tls && i < ARRAY_SIZE(files); i++)
-		if (files[i] && access(files[i], R_OK) < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "[mqtt] %s: %s", files[i], strerror(-rc));
-			return rc;
-		}
-	if (cfg->mqtt_tls && cfg->mqtt_key_file &&
-	    sl_publisher_key_private(cfg->mqtt_key_file, err, errlen) == -EPERM)
-		return -EPERM;
-	return 0;
-}
-
 static int state_dir_prepare(const char *dir)
 {
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)

@@ -11,7 +11,5 @@
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status. */
 int sl_agent_run(struct sl_config *cfg);
-/* --check-config beyond syntax: key files readable and private, etc. 0 or -errno, err filled. */
-int sl_agent_check(const struct sl_config *cfg, char *err, size_t errlen);
 
 #endif

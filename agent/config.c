@@ -603,6 +603,12 @@ static int load(struct sl_config **ret, const char *name, FILE *f, const char *t
 		rc = -EINVAL;
 		goto err_free;
 	}
+	pc.cfg->lines = malloc(sizeof(pc.line));
+	if (!pc.cfg->lines) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	memcpy(pc.cfg->lines, pc.line, sizeof(pc.line));
 	free(pc.dir);
 	*ret = pc.cfg;
 	return 0;
@@ -645,6 +651,29 @@ void sl_config_free(struct sl_config *cfg)
 		if (t == T_STR || t == T_NAME || t == T_PATH || t == T_LEVEL)
 			free(*(char **)((char *)cfg + keys[i].off));
 	}
+	free(cfg->lines);
 	free(cfg->path);
 	free(cfg);
+}
+
+int sl_config_line(const struct sl_config *cfg, const char *section, const char *key)
+{
+	size_t i;
+
+	return cfg->lines && find_key(section, key, &i) ? cfg->lines[i] : 0;
+}
+
+void sl_config_each_text(const struct sl_config *cfg, sl_config_text_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		enum key_type t = keys[i].type;
+		const char *v;
+
+		if (t != T_STR && t != T_NAME && t != T_PATH)
+			continue;
+		v = *(char *const *)((const char *)cfg + keys[i].off);
+		if (v)
+			fn(ctx, keys[i].section, keys[i].key, v,
+			   cfg->lines ? cfg->lines[i] : 0);
+	}
 }

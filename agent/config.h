@@ -92,6 +92,8 @@ struct sl_config {
 
 	/* [control] */
 	char *control_socket;		/* default {state_dir}/control.sock */
+
+	int *lines;			/* where each key was set (sl_config_line) */
 };
 
 /*
@@ -104,5 +106,11 @@ int sl_config_load(struct sl_config **ret, const char *path, char *err, size_t e
 int sl_config_load_string(struct sl_config **ret, const char *name, const char *text,
 			  char *err, size_t errlen);
 void sl_config_free(struct sl_config *cfg);
+/* The line that set [section] key, 0 if it was left at its default. */
+int sl_config_line(const struct sl_config *cfg, const char *section, const char *key);
+/* Calls fn for every text, name and path setting that has a value. */
+typedef void (*sl_config_text_fn)(void *ctx, const char *section, const char *key,
+				  const char *value, int line);
+void sl_config_each_text(const struct sl_config *cfg, sl_config_text_fn fn, void *ctx);
 
 #endif

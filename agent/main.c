@@ -3,9 +3,10 @@
  * storelinkd: the in-store edge agent. Runs in the foreground (systemd
  * Type=notify friendly), logs to stderr.
  *
- *   storelinkd [-c FILE] [--check-config] [--version]
+ *   storelinkd [-c FILE] [--check-config [--user USER]] [--version]
  */
 #include "agent.h"
+#include "check.h"
 #include "config.h"
 #include "log.h"
 
@@ -20,10 +21,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: storelinkd [-c FILE] [--check-config] [--version]\n"
+		"usage: storelinkd [-c FILE] [--check-config [--user USER]] [--version]\n"
 		"\n"
 		"  -c, --config FILE   configuration (default " CONFIG_SL_DEFAULT_CONFIG ")\n"
-		"      --check-config  validate the configuration and key files, then exit\n"
+		"      --check-config  a dry run of everything the agent checks at start\n"
+		"                      (files, keys, certificates, groups), then exit\n"
+		"      --user USER     as root: open files as USER (default for the installed\n"
+		"                      " CONFIG_SL_DEFAULT_CONFIG ": " SL_CHECK_DEFAULT_USER ")\n"
 		"      --version       print the version and build options\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT stop cleanly (pending events are committed),\n"
@@ -65,12 +69,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *path = CONFIG_SL_DEFAULT_CONFIG;
 	bool check = false, journal;
+	const char *user = NULL;
 	struct sl_config *cfg;
 	char err[4096];
 	enum sl_log_level level;
@@ -83,6 +89,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'V':
 			version();
@@ -113,13 +122,14 @@ int main(int argc, char **argv)
 	sl_log_set_priorities(journal);
 
 	if (check) {
-		rc = sl_agent_check(cfg, err, sizeof(err));
-		if (rc < 0)
-			fprintf(stderr, "storelinkd: %s\n", err);
-		else
+		/* root checking the installed configuration: as the service would */
+		if (!user && strcmp(path, CONFIG_SL_DEFAULT_CONFIG) == 0)
+			user = SL_CHECK_DEFAULT_USER;
+		rc = sl_check_config(cfg, user, stderr);
+		if (rc == 0)
 			printf("%s: configuration ok\n", path);
 		sl_config_free(cfg);
-		return rc < 0 ? 1 : 0;
+		return rc ? 1 : 0;
 	}
 	rc = sl_agent_run(cfg);
 	sl_config_free(cfg);

@@ -799,3 +799,16 @@ const char *sl_pos_listen_addr(const struct sl_pos *pos, int i)
 {
 	return i >= 0 && i < pos->nlst ? pos->lst[i].addr : NULL;
 }
+
+int sl_pos_check_token_file(const char *path, char *err, size_t errlen)
+{
+	struct sl_pos *pos = calloc(1, sizeof(*pos));
+	int rc;
+
+	if (!pos)
+		return -ENOMEM;
+	rc = read_token(pos, path, err, errlen);
+	mbedtls_platform_zeroize(pos->token, sizeof(pos->token));
+	free(pos);
+	return rc;
+}

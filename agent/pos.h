@@ -69,6 +69,10 @@ void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq);
 void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err);
 
 void sl_pos_stats(const struct sl_pos *pos, struct sl_pos_stats *out);
+/* Reads [pos] auth_token_file as sl_pos_open() would (regular file, not
+ * readable by others, at least 16 characters) and forgets it: 0 or -errno
+ * with a one-line reason in err (never the token). For --check-config. */
+int sl_pos_check_token_file(const char *path, char *err, size_t errlen);
 /* The address listener i is bound to ("tcp:127.0.0.1:7410", "unix:/p"), NULL past the end. */
 const char *sl_pos_listen_addr(const struct sl_pos *pos, int i);
 

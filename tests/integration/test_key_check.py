@@ -35,7 +35,17 @@ def body(env, storelinkd, storelinkctl):
     agent.start()
     env.cleanup.append(agent.kill)
     want = kcv(agent.master_hex, h.TENANT)
-    keys = agent.status()["keys"]
+    # the control socket opens just after the POS socket that start() waits for
+    status = []
+
+    def ready():
+        try:
+            status.append(agent.status())
+            return True
+        except OSError:
+            return False
+    h.wait_until(ready, 60, "the control socket")
+    keys = status[-1]["keys"]
     h.check(keys["key_check"] == want, "status key_check %r, expected %r" % (keys, want))
     h.check(keys["next_key_check"] is None, "next_key_check without a rotation: %r" % keys)
 

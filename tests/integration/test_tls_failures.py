@@ -140,7 +140,7 @@ def key_mode_refused(env, storelinkd, broker):
         out = r.stdout.decode(errors="replace")
         h.check(r.returncode != 0, "storelinkd %s accepted a 0644 client key:\n%s" %
                 (" ".join(args), out))
-        h.check(re.search(r"\[mqtt\] key_file .*client-0644.key is readable or writable "
+        h.check(re.search(r"\[mqtt\] key_file:? .*client-0644.key is readable or writable "
                           r"by group or others \(mode 0644\); chmod 600 it", out),
                 "storelinkd %s: no clear reason:\n%s" % (" ".join(args), out))
     h.log("  refused: %s" % out.strip().splitlines()[-1])
