@@ -390,6 +390,7 @@ static int modules_open(struct sl_agent *ag)
 			.kr = ag->kr,
 			.origin = { cfg->tenant, cfg->store_id, cfg->gateway_id },
 			.zone = cfg->zone,
+			.max_ts_skew_us = (uint64_t)cfg->pos_max_ts_skew_s * 1000000u,
 		};
 		const struct sl_pos_sink sink = { .submit = submit, .ctx = ag };
 

@@ -75,6 +75,15 @@ static int digits(const char **p, int n, int *ret)
 	return 0;
 }
 
+/* Days in month mo (1-12) of year y, Gregorian leap years. */
+static int month_days(int y, int mo)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 int sl_rfc3339_parse(const char *s, uint64_t *ret_us)
 {
 	struct tm tm = { 0 };
@@ -90,6 +99,9 @@ int sl_rfc3339_parse(const char *s, uint64_t *ret_us)
 		return -EINVAL;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
 	    mi > 59 || sec > 60)
+		return -EINVAL;
+	/* timegm() would roll 2026-02-31 over to 03-03: refuse it instead */
+	if (d > month_days(y, mo))
 		return -EINVAL;
 	if (*p == '.') {
 		uint64_t scale = 100000;

@@ -20,7 +20,8 @@ uint64_t sl_now_us(void);
 uint64_t sl_mono_ms(void);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
 void sl_rfc3339(uint64_t us, char out[SL_RFC3339_LEN]);
-/* Parses RFC 3339 ("Z" or ±hh:mm offset, optional fraction); 0 or -EINVAL. */
+/* Parses RFC 3339 ("Z" or ±hh:mm offset, optional fraction); 0 or -EINVAL
+ * (also for a day the month does not have: 2026-02-31, 2025-02-29). */
 int sl_rfc3339_parse(const char *s, uint64_t *ret_us);
 /* "YYYY-MM-DD" (UTC) */
 void sl_utc_day(uint64_t us, char out[SL_DAY_LEN]);

@@ -58,6 +58,7 @@ struct sl_config {
 	char *pos_socket_group;		/* group owning the Unix socket */
 	int pos_max_connections;
 	int pos_idle_timeout_s;
+	int pos_max_ts_skew_s;		/* bound on |request ts - now|, 0 = none */
 
 	/* [ble] */
 	char *ble_source;		/* off | hci:hciN | btsnoop:FILE */

@@ -122,6 +122,12 @@ static int string(struct cur *c, const char **ret, size_t *ret_len)
 				c->err = "unpaired surrogate in \\u escape";
 				return -EINVAL;
 			}
+			if (cp == 0) {
+				/* C code reads values as C strings: "a\u0000b" would be
+				 * "a" to one reader and 3 bytes to another */
+				c->err = "\\u0000 (NUL) in a string";
+				return -EINVAL;
+			}
 			o = put_utf8(o, cp);
 			break;
 		}
@@ -219,10 +225,6 @@ int sl_json_parse(char *buf, size_t len, struct sl_json_obj *obj)
 		}
 		if (string(&c, &f->key, &klen)) {
 			obj->error = c.err;
-			return -EINVAL;
-		}
-		if (strlen(f->key) != klen) {
-			obj->error = "NUL in key";
 			return -EINVAL;
 		}
 		skip_ws(&c);

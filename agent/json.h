@@ -26,7 +26,7 @@ enum sl_json_type {
 struct sl_json_field {
 	const char *key;	/* NUL-terminated, inside the parsed buffer */
 	const char *val;	/* NUL-terminated, inside the parsed buffer */
-	size_t len;		/* bytes of val (a string may contain \u0000) */
+	size_t len;		/* bytes of val, == strlen(val): \u0000 is refused */
 	enum sl_json_type type;
 };
 
@@ -39,7 +39,8 @@ struct sl_json_obj {
 /*
  * Parses buf[0..len) (no trailing newline) in place. Returns 0, or -EINVAL
  * with obj->error set: not an object, bad syntax, invalid UTF-8 escape,
- * duplicate key, too many fields, nested value.
+ * \u0000 in a key or a string value (every reader of a value may then take
+ * it as a C string), duplicate key, too many fields, nested value.
  */
 int sl_json_parse(char *buf, size_t len, struct sl_json_obj *obj);
 /* The field named key, or NULL. */

@@ -42,6 +42,15 @@ bool sl_luhn_valid(const char *digits, size_t len)
 	return sum % 10 == 0;
 }
 
+/* "0000000000000000" passes Luhn but is no card number (issue 10). */
+static bool all_zeros(const char *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d[i] != '0')
+			return false;
+	return true;
+}
+
 int sl_pan_canonical(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_len)
 {
 	char buf[SL_PAN_BUF];
@@ -61,7 +70,7 @@ int sl_pan_canonical(const char *in, size_t len, char out[SL_PAN_BUF], size_t *r
 		}
 		buf[n++] = c;
 	}
-	if (n < SL_PAN_MIN) {
+	if (n < SL_PAN_MIN || all_zeros(buf, n)) {
 		rc = -EINVAL;
 		goto out_zero;
 	}
@@ -279,4 +288,161 @@ int sl_loyalty_canonical(const char *in, size_t len, char *out, size_t outsz, si
 out_zero:
 	mbedtls_platform_zeroize(buf, sizeof(buf));
 	return rc;
+}
+
+/* ---- card data inside other fields (docs/pos-protocol.md) ------------- */
+
+/* Separators a card number is commonly written with: 4111 1111-1111.1111 */
+static bool pan_sep(char c)
+{
+	return c == ' ' || c == '-' || c == '.';
+}
+
+/* Valid lengths of each brand's PANs (the schemes' published ranges). */
+static bool brand_length(enum sl_card_brand b, size_t n)
+{
+	switch (b) {
+	case SL_BRAND_VISA:       return n >= 13;
+	case SL_BRAND_MASTERCARD: return n == 16;
+	case SL_BRAND_AMEX:       return n == 15;
+	case SL_BRAND_DINERS:     return n >= 14;
+	case SL_BRAND_MAESTRO:    return true;
+	case SL_BRAND_DISCOVER:
+	case SL_BRAND_JCB:
+	case SL_BRAND_UNIONPAY:   return n >= 16;
+	case SL_BRAND_UNKNOWN:    break;
+	}
+	return false;
+}
+
+/* GS1 check digit (UPC-A, EAN-13): weights 3,1,3... from the right of the body. */
+static bool gs1_valid(const char *d, size_t n)
+{
+	unsigned int sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i++)
+		sum += (unsigned int)(d[n - 2 - i] - '0') * (i % 2 == 0 ? 3u : 1u);
+	return (10 - sum % 10) % 10 == (unsigned int)(d[n - 1] - '0');
+}
+
+/* Is d[0..n) (12-19 ASCII digits) a card number under mode? */
+static bool pan_candidate(const char *d, size_t n, enum sl_card_data_mode mode)
+{
+	if (all_zeros(d, n) || !sl_luhn_valid(d, n))
+		return false;
+	if (mode == SL_CARD_DATA_TEXT)
+		return true;
+	/* an identifier: only a payment scheme's number, and not a product code */
+	if (!brand_length(sl_card_brand(d, n), n))
+		return false;
+	return !((n == 12 || n == 13) && gs1_valid(d, n));
+}
+
+/*
+ * The groups g[first..last] (digit runs joined by one separator each) in a
+ * card layout: one run, 4-4-...-4-x (x 1-4: 4-4-4-4 and 4-4-4-4-3), or
+ * 4-6-4 / 4-6-5 (Diners, Amex).
+ */
+static bool card_layout(const size_t *glen, size_t first, size_t last)
+{
+	if (first == last)
+		return true;
+	if (last - first == 2 && glen[first] == 4 && glen[first + 1] == 6 &&
+	    (glen[last] == 4 || glen[last] == 5))
+		return true;
+	for (size_t i = first; i < last; i++)
+		if (glen[i] != 4)
+			return false;
+	return glen[last] >= 1 && glen[last] <= 4;
+}
+
+/* Track 1 format B at s[i]: 'B' PAN '^', the PAN 12-19 digits with spaces
+ * or dashes (what sl_track1_pan() accepts). */
+static bool track1_at(const char *s, size_t len, size_t i)
+{
+	size_t n = 0;
+
+	if (s[i] != 'B')
+		return false;
+	for (i++; i < len && (is_digit(s[i]) || s[i] == ' ' || s[i] == '-'); i++)
+		if (is_digit(s[i]))
+			n++;
+	return i < len && s[i] == '^' && n >= SL_PAN_MIN && n <= SL_PAN_MAX;
+}
+
+/* Track 2: the run ending at s[end] (12-19 digits) then '=' YYMM. */
+static bool track2_after(const char *s, size_t len, size_t end, size_t run)
+{
+	if (run < SL_PAN_MIN || run > SL_PAN_MAX || end + 5 > len || s[end] != '=')
+		return false;
+	for (size_t i = end + 1; i < end + 5; i++)
+		if (!is_digit(s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * One pass over s. Digit runs joined by single separators form a chain;
+ * kept are the last SL_PAN_MAX runs of the chain (start, length): a
+ * candidate has at most 19 digits, so at most 19 runs. Each time a run
+ * ends, every candidate ending with it is tried.
+ */
+bool sl_card_data_in(const char *s, size_t len, enum sl_card_data_mode mode)
+{
+	size_t gpos[SL_PAN_MAX], glen[SL_PAN_MAX], ng = 0;
+	char d[SL_PAN_BUF];
+	bool found = false;
+	size_t i = 0;
+
+	if (!s)
+		return false;
+	while (i < len && !found) {
+		size_t start, run, digits = 0;
+
+		if (track1_at(s, len, i)) {
+			found = true;
+			break;
+		}
+		if (!is_digit(s[i])) {
+			/* a chain continues over exactly one separator */
+			if (!(ng && pan_sep(s[i]) && gpos[ng - 1] + glen[ng - 1] == i &&
+			      i + 1 < len && is_digit(s[i + 1])))
+				ng = 0;
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < len && is_digit(s[i]))
+			i++;
+		run = i - start;
+		if (track2_after(s, len, i, run)) {
+			found = true;
+			break;
+		}
+		if (ng && gpos[ng - 1] + glen[ng - 1] + 1 != start)
+			ng = 0;
+		if (ng == SL_PAN_MAX) {
+			memmove(gpos, gpos + 1, (ng - 1) * sizeof(gpos[0]));
+			memmove(glen, glen + 1, (ng - 1) * sizeof(glen[0]));
+			ng--;
+		}
+		gpos[ng] = start;
+		glen[ng] = run;
+		ng++;
+		/* candidates g[k..ng-1], the newest run last */
+		for (size_t k = ng; k-- > 0 && !found;) {
+			digits += glen[k];
+			if (digits > SL_PAN_MAX)
+				break;
+			if (digits < SL_PAN_MIN || !card_layout(glen, k, ng - 1))
+				continue;
+			for (size_t g = k, n = 0; g < ng; g++) {
+				memcpy(d + n, s + gpos[g], glen[g]);
+				n += glen[g];
+			}
+			found = pan_candidate(d, digits, mode);
+		}
+	}
+	mbedtls_platform_zeroize(d, sizeof(d));
+	return found;
 }

@@ -26,8 +26,8 @@
  * PAN → digits only. Accepts ASCII digits separated by spaces and dashes
  * (anywhere). On success writes the digits + NUL to out, zero-fills the
  * rest of out, and sets *ret_len (may be NULL).
- * -EINVAL: another character, or not 12-19 digits
- *          ("card number must be 12-19 digits")
+ * -EINVAL: another character, not 12-19 digits, or all zeros
+ *          ("card number must be 12-19 digits, not all zeros")
  * -EBADMSG: 12-19 digits but the Luhn check fails
  */
 int sl_pan_canonical(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_len);
@@ -74,6 +74,32 @@ int sl_track1_pan(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_
  * only, everything after '=' digits only).
  */
 int sl_track2_pan(const char *in, size_t len, char out[SL_PAN_BUF], size_t *ret_len);
+
+/* How sl_card_data_in() judges a digit run; track data counts in both. */
+enum sl_card_data_mode {
+	/* free text (txn_id, lane, amount): any Luhn-valid 12-19 digit run */
+	SL_CARD_DATA_TEXT,
+	/* an identifier that may legitimately be a Luhn number (loyalty id,
+	 * barcode): only a run in a card scheme's IIN range with one of its
+	 * lengths (sl_card_brand()), and not a UPC-A / EAN-13 product code
+	 * (12 or 13 digits with a valid GS1 check digit) */
+	SL_CARD_DATA_ID,
+};
+
+/*
+ * Card data anywhere in s[0..len) (docs/pos-protocol.md, "Card data in
+ * other fields"): true if it holds
+ *  - a card number: a maximal run of 12-19 ASCII digits, or digit groups
+ *    joined by single ' ', '-' or '.' in a card layout (4-4-4-4,
+ *    4-4-4-4-3, 4-4-4-1..., 4-6-5, 4-6-4), that passes Luhn, is not all
+ *    zeros, and (SL_CARD_DATA_ID) is a scheme's number as above;
+ *  - track 2 data: 12-19 digits, '=', 4 digits (YYMM), sentinel or not;
+ *  - track 1 data: 'B', 12-19 digits (spaces and dashes allowed), '^'.
+ * So whatever sl_track1_pan() or sl_track2_pan() accepts is card data.
+ * A digit run longer than 19 is not a card number. Keeps no copy (its
+ * scratch buffer is zeroized). NULL: false.
+ */
+bool sl_card_data_in(const char *s, size_t len, enum sl_card_data_mode mode);
 
 /*
  * Loyalty id → printable ASCII, upper-cased, spaces and dashes removed.

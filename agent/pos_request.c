@@ -109,7 +109,8 @@ static int card_pan(const struct sl_json_obj *o, char pan[SL_PAN_BUF], size_t *p
 		const char *code, *bad, *luhn;
 	} src[] = {
 		{ "pan", sl_pan_canonical, "invalid_pan",
-		  "card number must be 12-19 digits", "card number fails the Luhn check" },
+		  "card number must be 12-19 digits, not all zeros",
+		  "card number fails the Luhn check" },
 		{ "track2", sl_track2_pan, "invalid_track",
 		  "track 2 data is malformed", "card number fails the Luhn check" },
 		{ "track1", sl_track1_pan, "invalid_track",
@@ -153,6 +154,17 @@ out:
 	return rc;
 }
 
+/*
+ * Free text that ends up in the event (txn.*, the zone) must hold no card
+ * data: a POS that put the card number or the track in the wrong field
+ * would have it stored and published verbatim. The message names the
+ * field, never the value.
+ */
+static bool card_data(const struct sl_json_field *f)
+{
+	return f && sl_card_data_in(f->val, f->len, SL_CARD_DATA_TEXT);
+}
+
 /* txn_id, amount and currency of a purchase. */
 static int txn_fields(const struct sl_json_obj *o, const struct sl_json_field **txn,
 		      const struct sl_json_field **amount, const struct sl_json_field **currency,
@@ -173,6 +185,10 @@ static int txn_fields(const struct sl_json_obj *o, const struct sl_json_field **
 		return fail(res, "invalid_field", "amount must be a decimal like 12.34");
 	if (!currency_ok((*currency)->val, (*currency)->len))
 		return fail(res, "invalid_field", "currency must be an ISO 4217 code like EUR");
+	if (card_data(*txn))
+		return fail(res, "invalid_field", "txn_id holds card data (a card number or track)");
+	if (card_data(*amount))
+		return fail(res, "invalid_field", "amount holds card data (a card number)");
 	return 0;
 }
 
@@ -250,8 +266,16 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 		return fail(res, "invalid_field", "lane and ts must be strings");
 	if (lane && !printable(lane->val, lane->len, LANE_MAX))
 		return fail(res, "invalid_field", "lane must be 1-32 printable characters");
+	if (card_data(lane))
+		return fail(res, "invalid_field", "lane holds card data (a card number or track)");
 	if (ts && sl_rfc3339_parse(ts->val, &ev_us) < 0)
 		return fail(res, "invalid_field", "ts must be an RFC 3339 timestamp");
+	/* only a synced clock can tell: an unsynced one may be the wrong one */
+	if (ts && ctx->max_ts_skew_us && clock_synced &&
+	    (ev_us > now_us + ctx->max_ts_skew_us ||
+	     (now_us > ctx->max_ts_skew_us && ev_us < now_us - ctx->max_ts_skew_us)))
+		return fail(res, "invalid_field",
+			    "ts is further from the agent's clock than [pos] max_ts_skew_s");
 
 	if (purchase) {
 		/* the card first: its errors matter most to the integrator */
@@ -274,6 +298,12 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 		if (rc < 0) {
 			rc = fail(res, "invalid_loyalty_id",
 				  "loyalty_id must be 1-64 printable characters");
+			goto out;
+		}
+		/* a card number must not become a loyalty token (nor be one) */
+		if (sl_card_data_in(loy, loy_len, SL_CARD_DATA_ID)) {
+			rc = fail(res, "invalid_loyalty_id",
+				  "loyalty_id holds card data (a card number or track)");
 			goto out;
 		}
 	} else if (!purchase) {

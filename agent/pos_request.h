@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct sl_keyring;
 
@@ -28,6 +29,8 @@ struct sl_pos_ctx {
 	struct sl_keyring *kr;
 	struct sl_event_origin origin;
 	const char *zone;	/* default zone when a request has no lane */
+	uint64_t max_ts_skew_us;	/* a "ts" further from now is refused while the
+					 * clock is synced ([pos] max_ts_skew_s); 0: no bound */
 };
 
 struct sl_pos_result {
@@ -45,8 +48,9 @@ struct sl_pos_result {
 
 /*
  * Handles line[0..len) (no newline), parsing it in place. now_us and
- * clock_synced stamp events without a "ts". Always fills res; returns 0
- * (event or auth) or -EINVAL (res->error set).
+ * clock_synced stamp events without a "ts" and bound the "ts" of the
+ * others (ctx->max_ts_skew_us). Always fills res; returns 0 (event or
+ * auth) or -EINVAL (res->error set).
  */
 int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_t now_us,
 		   bool clock_synced, struct sl_pos_result *res);

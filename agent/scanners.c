@@ -47,6 +47,24 @@ static void track_field(const char *data, size_t len, const char **field, size_t
 	*flen = n;
 }
 
+/*
+ * A number field that is a card number's digits (12-19, spaces and dashes
+ * allowed) although the track did not parse: a misread or damaged swipe
+ * of a card, not a loyalty stripe. Its digits are card data.
+ */
+static bool card_shaped(const char *field, size_t flen)
+{
+	size_t digits = 0;
+
+	for (size_t i = 0; i < flen; i++) {
+		if (field[i] >= '0' && field[i] <= '9')
+			digits++;
+		else if (field[i] != ' ' && field[i] != '-')
+			return false;
+	}
+	return digits >= SL_PAN_MIN && digits <= SL_PAN_MAX;
+}
+
 /* ids / ids_next with the card or the loyalty token. */
 static int write_ids(struct sl_jw *w, const struct sl_keyring *kr, bool next,
 		     enum sl_id_kind kind, const char *canon, size_t len)
@@ -91,6 +109,10 @@ int sl_scan_to_event(const struct sl_scan_ctx *ctx, const char *data, size_t len
 		} else {
 			kind = SL_SCAN_TRACK_LOYALTY;
 			track_field(data, seg, &field, &flen);
+			if (card_shaped(field, flen)) {
+				rc = -EBADMSG;	/* a bad swipe: never a loyalty token */
+				goto out;
+			}
 			rc = sl_loyalty_canonical(field, flen, canon, sizeof(canon), &canon_len);
 		}
 	} else {
@@ -99,6 +121,12 @@ int sl_scan_to_event(const struct sl_scan_ctx *ctx, const char *data, size_t len
 	}
 	if (rc < 0) {
 		rc = -EINVAL;
+		goto out;
+	}
+	/* the POS rule for loyalty ids (docs/scanner.md): a card number or
+	 * track data read as a barcode must not become a loyalty token */
+	if (kind != SL_SCAN_CARD && sl_card_data_in(canon, canon_len, SL_CARD_DATA_ID)) {
+		rc = -EPERM;
 		goto out;
 	}
 
@@ -156,6 +184,8 @@ struct sl_scanners {
 	bool done;			/* replay reached its end */
 	unsigned failures;		/* reopen attempts since the device was lost */
 	uint64_t scans, cards, loyalty, invalid, failed, lost, reopens;
+	uint64_t bad_swipes;		/* card number field, track unusable: dropped */
+	uint64_t card_data;		/* barcode / stripe holding card data: dropped */
 	uint64_t overlong, unmapped;	/* HAL counters of earlier opens */
 	struct hal_scan buf;		/* RAW: zeroized after each scan */
 	struct sl_scan_event ev;
@@ -206,6 +236,16 @@ static int pump_one(struct sl_scanners *s)
 	if (rc == -EINVAL) {
 		s->invalid++;
 		sl_debug("scanner: scan ignored (not card track data or a loyalty id)");
+		return 1;
+	}
+	if (rc == -EBADMSG) {
+		s->bad_swipes++;
+		sl_debug("scanner: card swipe ignored (track data unusable)");
+		return 1;
+	}
+	if (rc == -EPERM) {
+		s->card_data++;
+		sl_debug("scanner: scan ignored (card data outside a card swipe)");
 		return 1;
 	}
 	if (rc < 0) {
@@ -371,6 +411,8 @@ void sl_scanners_status(const struct sl_scanners *s, struct sl_jw *w)
 	sl_jw_kv_uint(w, "card_scans", s->cards);
 	sl_jw_kv_uint(w, "loyalty_scans", s->loyalty);
 	sl_jw_kv_uint(w, "invalid", s->invalid);
+	sl_jw_kv_uint(w, "bad_swipes", s->bad_swipes);
+	sl_jw_kv_uint(w, "card_data_dropped", s->card_data);
 	sl_jw_kv_uint(w, "overlong", overlong);
 	sl_jw_kv_uint(w, "unmapped_keys", unmapped);
 	sl_jw_kv_uint(w, "errors", s->failed);

@@ -5,8 +5,12 @@
  * one into a tokenized event for the spool (docs/scanner.md):
  *
  *   '%' track 1 / ';' track 2 with a Luhn-valid PAN  → card_scan (ids.card, card.brand)
- *   track data without a valid PAN (loyalty stripe)  → loyalty_scan (the PAN field)
+ *   track data whose number field is 12-19 digits    → nothing (bad_swipes)
+ *     but no usable card (Luhn, malformed track)
+ *   other track data (loyalty stripe)                → loyalty_scan (the PAN field)
  *   anything else (a barcode)                        → loyalty_scan
+ *   a barcode / stripe field holding card data       → nothing (card_data_dropped)
+ *     (sl_card_data_in(), SL_CARD_DATA_ID: the POS loyalty_id rule)
  *
  * Raw scan data lives only in the HAL's buffers and in struct hal_scan
  * here; each is zeroized as soon as its token exists, and scan content is
@@ -31,7 +35,7 @@ struct sl_keyring;
 /* What a scan was taken for. */
 enum sl_scan_kind {
 	SL_SCAN_CARD,		/* track 1/2 with a Luhn-valid PAN → card_scan */
-	SL_SCAN_TRACK_LOYALTY,	/* track data, PAN field not a card number → loyalty_scan */
+	SL_SCAN_TRACK_LOYALTY,	/* track data, PAN field not card-like → loyalty_scan */
 	SL_SCAN_BARCODE,	/* anything else → loyalty_scan */
 };
 
@@ -54,9 +58,11 @@ struct sl_scan_event {
  * One scan data[0..len) → one event in *ev. Pure (no I/O): unit-tested and
  * fuzzed as is. Scratch copies are zeroized; the caller zeroizes data.
  * 0; -EINVAL: not usable (empty or invalid loyalty id after
- * canonicalisation, control characters, PAN field empty); -EIO
- * (tokenization); -ENOSPC (event too large); -errno (no randomness for the
- * id). *ev is only meaningful on 0.
+ * canonicalisation, control characters, PAN field empty); -EBADMSG: track
+ * data whose number field is 12-19 digits that make no usable card (a bad
+ * swipe); -EPERM: a loyalty id (barcode, stripe field) holding card data;
+ * -EIO (tokenization); -ENOSPC (event too large); -errno (no randomness
+ * for the id). *ev is only meaningful on 0.
  */
 int sl_scan_to_event(const struct sl_scan_ctx *ctx, const char *data, size_t len,
 		     uint64_t ts_us, bool clock_synced, struct sl_scan_event *ev);

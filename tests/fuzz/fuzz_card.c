@@ -4,8 +4,10 @@
  * track 1, track 2, loyalty id, email and phone canonical forms. Besides
  * memory safety (ASan/UBSan) it checks their contracts and aborts when one
  * breaks: a PAN result is 12-19 digits and Luhn-valid, every canonical
- * form is a fixed point (canonicalising it again gives itself), and a
- * failed call leaves its output buffer untouched.
+ * form is a fixed point (canonicalising it again gives itself), a
+ * failed call leaves its output buffer untouched, and the card-data
+ * detector (sl_card_data_in) finds every track the track parsers accept
+ * and every card number written as digits only.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,23 +69,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char out[SL_PAN_BUF];
 	size_t len = 0;
 
+	bool digits_only = size > 0;
+
+	for (size_t i = 0; i < size; i++)
+		if (in[i] < '0' || in[i] > '9')
+			digits_only = false;
 	memset(out, CANARY, sizeof(out));
-	if (sl_pan_canonical(in, size, out, &len) == 0)
+	if (sl_pan_canonical(in, size, out, &len) == 0) {
 		check_pan(out, len);
-	else
+		if (digits_only && !sl_card_data_in(in, size, SL_CARD_DATA_TEXT))
+			abort();
+	} else {
 		check_untouched(out, sizeof(out));
+	}
 
 	memset(out, CANARY, sizeof(out));
-	if (sl_track1_pan(in, size, out, &len) == 0)
+	if (sl_track1_pan(in, size, out, &len) == 0) {
 		check_pan(out, len);
-	else
+		if (!sl_card_data_in(in, size, SL_CARD_DATA_TEXT) ||
+		    !sl_card_data_in(in, size, SL_CARD_DATA_ID))
+			abort();
+	} else {
 		check_untouched(out, sizeof(out));
+	}
 
 	memset(out, CANARY, sizeof(out));
-	if (sl_track2_pan(in, size, out, &len) == 0)
+	if (sl_track2_pan(in, size, out, &len) == 0) {
 		check_pan(out, len);
-	else
+		if (!sl_card_data_in(in, size, SL_CARD_DATA_TEXT) ||
+		    !sl_card_data_in(in, size, SL_CARD_DATA_ID))
+			abort();
+	} else {
 		check_untouched(out, sizeof(out));
+	}
+	/* an identifier flagged is flagged as text too */
+	if (sl_card_data_in(in, size, SL_CARD_DATA_ID) && !sl_card_data_in(in, size, SL_CARD_DATA_TEXT))
+		abort();
 
 	(void)sl_luhn_valid(in, size);
 	(void)sl_card_brand(in, size);

@@ -7,7 +7,9 @@ fields, NUL bytes, invalid UTF-8, binary junk) plus generated overlong lines
 its file name names, which must be one docs/pos-protocol.md documents; the
 connection stays open and the valid request sent right after each bad line
 is accepted. All of it pipelined in one write, over the Unix socket and over
-an authenticated TCP connection at the same time. Then TCP without a valid
+an authenticated TCP connection at the same time. Among the lines: card data
+in free-text fields (issue 10: a PAN, a track, an escaped PAN as txn_id or
+lane) refused with invalid_field; no stored event holds card data. Then TCP without a valid
 auth line: `unauthorized`, the connection is closed, nothing sent after it
 on that connection is handled; the agent stays up throughout, and the spool
 holds exactly the acknowledged events.
@@ -139,6 +141,22 @@ def unauthorized_cases(agent):
     return sent_after
 
 
+def luhn(d):
+    total = 0
+    for i, c in enumerate(reversed(d)):
+        v = int(c) * (2 if i % 2 else 1)
+        total += v - 9 if v > 9 else v
+    return total % 10 == 0
+
+
+def card_numbers_in(payload):
+    """Luhn-valid 12-19 digit runs (not all zeros) after "type" (the id's
+    last group is random hex that may be all digits)."""
+    tail = payload[payload.index(b'"type"'):]
+    return [m.group() for m in re.finditer(rb"[0-9]{12,19}(?![0-9])", tail)
+            if luhn(m.group().decode()) and m.group().strip(b"0")]
+
+
 def body(env, storelinkd):
     codes = documented_codes()
     h.check(len(codes) >= 10, "could not read the error codes in %s" % DOC)
@@ -185,6 +203,8 @@ def body(env, storelinkd):
         ph.spool_rows(agent.spool_path())), 60, "the acknowledged events in the spool")
     h.check(set(rows) == set(acked), "%d rows in the spool for %d acknowledged events "
             "(lines after an unauthorized one were handled?)" % (len(rows), len(acked)))
+    leaks = [i for i, p in rows.items() if card_numbers_in(p)]
+    h.check(not leaks, "%d stored events hold a card number, e.g. %s" % (len(leaks), leaks[:3]))
     st = agent.status()
     h.check(st["pos"]["connections_open"] == 0,
             "%d POS connections still open" % st["pos"]["connections_open"])

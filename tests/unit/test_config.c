@@ -73,6 +73,7 @@ static void test_defaults(void **state)
 	assert_null(cfg->next_key_id);
 	assert_null(cfg->pos_listen);
 	assert_int_equal(cfg->pos_socket_mode, 0660);
+	assert_int_equal(cfg->pos_max_ts_skew_s, 7 * 86400);
 	assert_string_equal(cfg->ble_source, "off");
 	assert_false(cfg->ble_active_scan);
 	assert_string_equal(cfg->wifi_source, "off");
@@ -174,6 +175,7 @@ static void test_bad_files(void **state)
 	expect_error(BASE "host = other\n", "test.conf:12: [mqtt] host: set twice (first on line 8)");
 	expect_error(BASE "[agent]\nlog_level = loud\n", "[agent] log_level: 'loud' is not error");
 	expect_error(BASE "[pos]\nsocket_mode = 0999\n", "[pos] socket_mode: '0999' is not an octal mode");
+	expect_error(BASE "[pos]\nmax_ts_skew_s = -1\n", "[pos] max_ts_skew_s: -1 out of range (0..31536000)");
 	expect_error(BASE "[pos]\nlisten = tcp:0.0.0.0:7410\n",
 		     "test.conf:13: [pos] listen: TCP listeners need [pos] auth_token_file");
 	expect_error(BASE "[pos]\nlisten = udp:x\n", "[pos] listen: 'udp:x': expected unix:/path or tcp:host:port");

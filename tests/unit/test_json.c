@@ -64,9 +64,37 @@ static void test_escapes(void **state)
 	f = sl_json_get(&o, "s");
 	assert_string_equal(f->val, "a\"b\\c/d\n\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 	assert_int_equal(f->len, strlen(f->val));
-	/* \u0000 inside a value: kept, length tells */
-	assert_int_equal(parse("{\"s\":\"a\\u0000b\"}", &o, buf, sizeof(buf)), 0);
+	/* a \u escape of a non-NUL control character is kept */
+	assert_int_equal(parse("{\"s\":\"a\\u0001b\"}", &o, buf, sizeof(buf)), 0);
 	assert_int_equal(sl_json_get(&o, "s")->len, 3);
+}
+
+/*
+ * issue 10 item 10: "purchase\u0000x" was read as "purchase" by strcmp()
+ * and a ts with \u0000junk after a valid time passed the RFC 3339 parser.
+ * \u0000 is refused in every string (keys already were), so every value
+ * handed out is a C string of length len.
+ */
+static void test_nul_refused(void **state)
+{
+	static const char *const bad[] = {
+		"{\"type\":\"purchase\\u0000x\"}",			/* the audit's line */
+		"{\"ts\":\"2026-11-22T23:14:35Z\\u0000junk\"}",	/* the audit's ts */
+		"{\"s\":\"\\u0000\"}",
+		"{\"s\":\"a\\u0000\"}",
+		"{\"a\":1,\"s\":\"x\\u0000\\u0000\"}",
+		"{\"k\\u0000\":1}",					/* NUL in a key */
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sl_json_obj o;
+
+		if (parse(bad[i], &o, buf, sizeof(buf)) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+		assert_string_equal(o.error, "\\u0000 (NUL) in a string");
+	}
 }
 
 static void test_invalid(void **state)
@@ -96,7 +124,6 @@ static void test_invalid(void **state)
 		"{\"a\":{\"b\":1}}",		/* nested: not accepted here */
 		"{\"a\":[1]}",
 		"{\"a\":1,\"a\":2}",		/* duplicate key */
-		"{\"k\\u0000\":1}",		/* NUL in a key */
 	};
 	char buf[256];
 
@@ -141,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_nul_refused),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_too_many_fields),
 		cmocka_unit_test(test_bounds),

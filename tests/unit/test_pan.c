@@ -387,6 +387,120 @@ static void test_loyalty(void **state)
 	assert_int_equal(sl_loyalty_canonical("ABCD", 4, out, 5, &len), 0);
 }
 
+/* issue 10 item 10: all zeros passes Luhn but is not a card number */
+static void test_pan_all_zeros(void **state)
+{
+	static const char *const zeros[] = {
+		"0000000000000000000",		/* the audit's value, 19 digits */
+		"000000000000",			/* 12 */
+		"0000 0000 0000 0000",
+	};
+	char out[SL_PAN_BUF];
+
+	(void)state;
+	for (size_t i = 0; i < N(zeros); i++) {
+		assert_true(sl_luhn_valid("0000000000000000000", 19));
+		assert_int_equal(sl_pan_canonical(zeros[i], strlen(zeros[i]), out, NULL), -EINVAL);
+	}
+	assert_int_equal(sl_track2_pan(";0000000000000000=30121010000000000000?", 40, out, NULL),
+			 -EINVAL);
+	assert_int_equal(sl_track1_pan("%B0000000000000000^DOE/JOHN^3012101?", 36, out, NULL),
+			 -EINVAL);
+	/* one non-zero digit is enough: 0000000000000018 passes Luhn */
+	assert_int_equal(sl_pan_canonical("0000000000000018", 16, out, NULL), 0);
+}
+
+/*
+ * issue 10 item 5: card data inside free text and identifiers
+ * (sl_card_data_in). Rows: the audit's examples, the separators and card
+ * layouts, track data with and without sentinels, and what must pass
+ * (transaction ids, dates, amounts, product barcodes, loyalty numbers).
+ */
+static void test_card_data_in(void **state)
+{
+	static const struct { const char *s; bool text, id; const char *why; } v[] = {
+		/* the audit: txn_id = a PAN, a full track 2; lane = a PAN */
+		{ "4111111111111111", true, true, BRAINTREE },
+		{ ";4111111111111111=30121010000000000000?", true, true, "track 2, DESIGN.md" },
+		{ "4012888888881881", true, true, "Stripe/Braintree Visa, the audit's lane" },
+		/* inside other text */
+		{ "T-4111111111111111", true, true, "prefixed" },
+		{ "abc6011000990139424xyz", true, true, STRIPE },
+		{ "4111111111111111 1", true, true, "the 16-digit run alone" },
+		/* separators in a card layout */
+		{ "4111 1111 1111 1111", true, true, "4-4-4-4 spaces" },
+		{ "4111-1111-1111-1111", true, true, "4-4-4-4 dashes" },
+		{ "4111.1111.1111.1111", true, true, "4-4-4-4 dots" },
+		{ "4111 1111-1111.1111", true, true, "mixed separators" },
+		{ "3782-822463-10005", true, true, "Amex 4-6-5, " STRIPE },
+		{ "3625-960000-0004", true, true, "Diners 4-6-4, " BRAINTREE },
+		{ "6799 9989 0000 0099 990", true, true, "4-4-4-4-3, " ADYEN_POS1 },
+		{ "X:4111-1111-1111-1111:Y", true, true, "layout inside text" },
+		{ "2026-4111-1111-1111-1111", true, true, "the last four groups" },
+		/* lengths */
+		{ "500000000009", true, true, "Maestro 12 digits, " MADE },
+		{ "6799998900000099990", true, true, "Maestro 19 digits, " ADYEN_POS1 },
+		{ "41111111111111111111", false, false, "a 20-digit run is no card number" },
+		/* track data: structure, Luhn or not, sentinels or not */
+		{ "4111111111111111=3012101", true, true, "track 2 without sentinels" },
+		{ "4111111111111112=3012", true, true, "track 2, PAN fails Luhn" },
+		{ "id;4111111111111112=30121010000000000000?", true, true, "track 2 inside text" },
+		{ "%B4111111111111111^DOE/JOHN^30121010000000000000?", true, true, "track 1" },
+		{ "B4111111111111112^DOE/JOHN^", true, true, "track 1, PAN fails Luhn" },
+		{ "B4111 1111 1111 1112^", true, true, "track 1, PAN with spaces" },
+		{ "4111=3012", false, false, "too short for a card number" },
+		{ "B1234^X^", false, false, "too short" },
+		{ "4111111111111112=30", false, false, "no YYMM, fails Luhn" },
+		/* not card data */
+		{ "", false, false, "empty" },
+		{ "T-881", false, false, "DESIGN.md txn_id" },
+		{ "3", false, false, "lane" },
+		{ "12.34", false, false, "amount" },
+		{ "4111111111111112", false, false, "DESIGN.md: fails Luhn" },
+		{ "0000000000000000000", false, false, "all zeros (passes Luhn)" },
+		{ "000000000000", false, false, "all zeros, 12" },
+		{ "20261122000130", true, false, "Luhn-valid 14 digits, no scheme's IIN" },
+		{ "2026-11-22-000130", false, false, "the same as a date: not a card layout" },
+		{ "4111 1111  1111 1111", false, false, "two spaces end a run" },
+		{ "41111 11111 11111 1", false, false, "5-5-5-1 is no card layout" },
+		/* identifiers that may be Luhn numbers */
+		{ "4006381333931", false, false, "EAN-13, Wikipedia 'International Article Number'" },
+		{ "4006381333924", true, false, "EAN-13 passing GS1 and Luhn: a product code" },
+		{ "9826300000000000006", true, false, "loyalty number on IIN 9, " MADE },
+		{ "2500000000007", true, false, "13 digits in the Mastercard range: MC is 16" },
+		{ "400000000002", true, false, "12 digits on a Visa IIN: Visa is 13-19" },
+		{ "4000000000014", true, true, "13-digit Visa, no GS1 check digit" },
+		{ "LC004277", false, false, "docs/tokens.md loyalty id" },
+		{ "6000070736169237003", true, false, "Maestro on IIN 60: not in the brand table" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(v); i++) {
+		size_t n = strlen(v[i].s);
+
+		if (sl_card_data_in(v[i].s, n, SL_CARD_DATA_TEXT) != v[i].text)
+			fail_msg("row %zu (%s): text mode %d", i, v[i].why, !v[i].text);
+		if (sl_card_data_in(v[i].s, n, SL_CARD_DATA_ID) != v[i].id)
+			fail_msg("row %zu (%s): id mode %d", i, v[i].why, !v[i].id);
+	}
+	/* bounded by len, not by a NUL */
+	assert_false(sl_card_data_in("4111111111111111", 15, SL_CARD_DATA_TEXT));
+	assert_false(sl_card_data_in("4111111111111112=3012", 20, SL_CARD_DATA_TEXT));
+	assert_true(sl_card_data_in("4111111111111112=3012", 21, SL_CARD_DATA_TEXT));
+	assert_false(sl_card_data_in(NULL, 0, SL_CARD_DATA_TEXT));
+	/* a long text: a card number after many short runs */
+	{
+		char buf[512] = "";
+
+		for (int i = 0; i < 60; i++)
+			strcat(buf, "12-");
+		strcat(buf, "4111-1111-1111-1111");
+		assert_true(sl_card_data_in(buf, strlen(buf), SL_CARD_DATA_TEXT));
+		buf[strlen(buf) - 1] = '2';
+		assert_false(sl_card_data_in(buf, strlen(buf), SL_CARD_DATA_TEXT));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +513,8 @@ int main(void)
 		cmocka_unit_test(test_track_output_only_pan),
 		cmocka_unit_test(test_track_bounded),
 		cmocka_unit_test(test_loyalty),
+		cmocka_unit_test(test_pan_all_zeros),
+		cmocka_unit_test(test_card_data_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

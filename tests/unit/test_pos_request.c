@@ -46,17 +46,23 @@ static int teardown(void **state)
 
 static struct sl_pos_result res;
 
-static int run(struct sl_keyring *k, const char *line)
+static int run_skew(struct sl_keyring *k, const char *line, uint64_t skew_us, bool synced)
 {
-	struct sl_pos_ctx ctx = { .kr = k, .origin = { "acme", "0042", "gw-1" }, .zone = "store" };
+	struct sl_pos_ctx ctx = { .kr = k, .origin = { "acme", "0042", "gw-1" }, .zone = "store",
+				  .max_ts_skew_us = skew_us };
 	static char buf[1024];	/* outlives run(): an auth token points into it */
 	size_t n = strlen(line);
 	int rc;
 
 	assert_true(n < sizeof(buf));
 	memcpy(buf, line, n + 1);
-	rc = sl_pos_request(&ctx, buf, n, NOW_US, true, &res);
+	rc = sl_pos_request(&ctx, buf, n, NOW_US, synced, &res);
 	return rc;
+}
+
+static int run(struct sl_keyring *k, const char *line)
+{
+	return run_skew(k, line, 0, true);
 }
 
 static void expect_error(const char *line, const char *code)
@@ -203,6 +209,179 @@ static void test_no_echo(void **state)
 	}
 }
 
+/* The reply and the event never carry a digit run of the line's card data. */
+static void assert_no_card_digits(void)
+{
+	static const char *const pieces[] = { "411111", "401288", "888888", "111111" };
+
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		assert_null(strstr(res.message, pieces[i]));
+		assert_null(strstr(res.error, pieces[i]));
+		assert_null(strstr(res.payload, pieces[i]));
+	}
+}
+
+#define BUY_HEAD "{\"type\":\"purchase\",\"pan\":\"5555555555554444\","
+
+/*
+ * issue 10 item 5: card data in free-text fields was stored and published
+ * verbatim (the audit's examples first). Refused with invalid_field, the
+ * message naming the field, never the value.
+ */
+static void test_card_data_in_free_text(void **state)
+{
+	static const struct { const char *line, *code, *field; } v[] = {
+		/* the audit: txn_id = a PAN, a full track 2, an escaped PAN; lane = a PAN */
+		{ BUY_HEAD "\"txn_id\":\"4111111111111111\",\"amount\":\"1\",\"currency\":\"EUR\"}",
+		  "invalid_field", "txn_id" },
+		{ BUY_HEAD "\"txn_id\":\";4111111111111111=30121010000000000000?\",\"amount\":\"1\","
+		  "\"currency\":\"EUR\"}", "invalid_field", "txn_id" },
+		{ BUY_HEAD "\"txn_id\":\"\\u0034111111111111111\",\"amount\":\"1\",\"currency\":\"EUR\"}",
+		  "invalid_field", "txn_id" },
+		{ BUY_HEAD "\"lane\":\"4012888888881881\",\"txn_id\":\"T-1\",\"amount\":\"1\","
+		  "\"currency\":\"EUR\"}", "invalid_field", "lane" },
+		/* more shapes */
+		{ BUY_HEAD "\"txn_id\":\"T-4111-1111-1111-1111\",\"amount\":\"1\",\"currency\":\"EUR\"}",
+		  "invalid_field", "txn_id" },
+		{ BUY_HEAD "\"txn_id\":\"4111111111111111=3012101\",\"amount\":\"1\",\"currency\":\"EUR\"}",
+		  "invalid_field", "txn_id" },
+		{ BUY_HEAD "\"txn_id\":\"%B4111111111111111^DOE/JOHN^3012101?\",\"amount\":\"1\","
+		  "\"currency\":\"EUR\"}", "invalid_field", "txn_id" },
+		{ BUY_HEAD "\"lane\":4111111111111111,\"txn_id\":\"T-1\",\"amount\":\"1\","
+		  "\"currency\":\"EUR\"}", "invalid_field", "lane" },
+		{ BUY_HEAD "\"txn_id\":\"T-1\",\"amount\":\"411111111111\",\"currency\":\"EUR\"}",
+		  NULL, NULL },	/* 411111111111 fails Luhn: a (large) amount */
+		{ BUY_HEAD "\"txn_id\":\"T-1\",\"amount\":\"500000000009\",\"currency\":\"EUR\"}",
+		  "invalid_field", "amount" },
+		/* every request type: a loyalty_scan's lane too */
+		{ "{\"type\":\"loyalty_scan\",\"lane\":\"4012888888881881\",\"loyalty_id\":\"X1\"}",
+		  "invalid_field", "lane" },
+		/* loyalty ids: a card number must not become a loyalty token */
+		{ "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"4111111111111111\"}",
+		  "invalid_loyalty_id", "loyalty_id" },
+		{ "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"4111 1111 1111 1111\"}",
+		  "invalid_loyalty_id", "loyalty_id" },
+		{ "{\"type\":\"loyalty_scan\",\"loyalty_id\":\";4111111111111112=3012?\"}",
+		  "invalid_loyalty_id", "loyalty_id" },
+		{ BUY_HEAD "\"txn_id\":\"T-1\",\"amount\":\"1\",\"currency\":\"EUR\","
+		  "\"loyalty_id\":\"\\u0034111111111111111\"}", "invalid_loyalty_id", "loyalty_id" },
+		/* what must still pass */
+		{ BUY_HEAD "\"txn_id\":\"2026-11-22-000130\",\"amount\":\"1\",\"currency\":\"EUR\"}",
+		  NULL, NULL },
+		{ BUY_HEAD "\"txn_id\":\"4111111111111112\",\"amount\":\"1\",\"currency\":\"EUR\"}",
+		  NULL, NULL },
+		{ "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"9826300000000000006\"}", NULL, NULL },
+		{ "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"4006381333924\"}", NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int rc = run(kr, v[i].line);
+
+		if (!v[i].code) {
+			if (rc != 0)
+				fail_msg("row %zu refused: %s", i, res.error);
+			continue;
+		}
+		if (rc != -EINVAL || strcmp(res.error, v[i].code) != 0)
+			fail_msg("row %zu: %d %s, want %s", i, rc, rc ? res.error : "accepted",
+				 v[i].code);
+		if (strncmp(res.message, v[i].field, strlen(v[i].field)) != 0)
+			fail_msg("row %zu: message \"%s\" does not name %s", i, res.message,
+				 v[i].field);
+		assert_no_card_digits();
+	}
+}
+
+/* issue 10 item 10: the audit's accepted-although-invalid requests. */
+static void test_invalid_accepted_before(void **state)
+{
+	(void)state;
+	expect_error("{\"type\":\"purchase\\u0000x\",\"pan\":\"4111111111111111\",\"txn_id\":\"T\","
+		     "\"amount\":\"1\",\"currency\":\"EUR\"}", "bad_json");
+	expect_error("{\"type\":\"loyalty_scan\",\"loyalty_id\":\"X\","
+		     "\"ts\":\"2026-11-22T23:14:35Z\\u0000junk\"}", "bad_json");
+	expect_error("{\"type\":\"loyalty_scan\",\"loyalty_id\":\"X\",\"txn\":\"\\u0000\"}",
+		     "bad_json");	/* in any string, even one not read */
+	expect_error("{\"type\":\"purchase\",\"pan\":\"0000000000000000000\",\"txn_id\":\"T\","
+		     "\"amount\":\"1\",\"currency\":\"EUR\"}", "invalid_pan");
+	assert_string_equal(res.message, "card number must be 12-19 digits, not all zeros");
+	expect_error("{\"type\":\"purchase\",\"track2\":\";0000000000000000=3012101?\","
+		     "\"txn_id\":\"T\",\"amount\":\"1\",\"currency\":\"EUR\"}", "invalid_track");
+}
+
+/* issue 10 item 10: 2026-02-31 was stored as 2026-03-03. */
+static void test_ts_calendar(void **state)
+{
+	static const struct { const char *ts, *want; } v[] = {
+		{ "2026-02-31T10:00:00Z", NULL },		/* the audit's date */
+		{ "2026-02-29T10:00:00Z", NULL },		/* 2026 is no leap year */
+		{ "2100-02-29T10:00:00Z", NULL },		/* nor is 2100 */
+		{ "2026-04-31T10:00:00Z", NULL },
+		{ "2026-06-31T10:00:00Z", NULL },
+		{ "2026-09-31T10:00:00Z", NULL },
+		{ "2026-11-31T10:00:00Z", NULL },
+		{ "2026-01-32T10:00:00Z", NULL },
+		{ "2026-02-00T10:00:00Z", NULL },
+		{ "2024-02-29T10:00:00Z", "2024-02-29T10:00:00.000Z" },	/* leap year */
+		{ "2000-02-29T10:00:00Z", "2000-02-29T10:00:00.000Z" },	/* divisible by 400 */
+		{ "2026-02-28T23:59:59Z", "2026-02-28T23:59:59.000Z" },
+		{ "2026-12-31T23:59:59Z", "2026-12-31T23:59:59.000Z" },
+		{ "2026-04-30T10:00:00+02:00", "2026-04-30T08:00:00.000Z" },
+	};
+	char line[256], want[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(line, sizeof(line),
+			 "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"X\",\"ts\":\"%s\"}", v[i].ts);
+		if (!v[i].want) {
+			expect_error(line, "invalid_field");
+			assert_string_equal(res.message, "ts must be an RFC 3339 timestamp");
+			continue;
+		}
+		assert_int_equal(run(kr, line), 0);
+		snprintf(want, sizeof(want), "\"ts\":\"%s\"", v[i].want);
+		if (!strstr(res.payload, want))
+			fail_msg("%s: %s", v[i].ts, res.payload);
+	}
+}
+
+/* issue 10 item 8: a ts further than [pos] max_ts_skew_s from the agent's clock. */
+static void test_ts_skew(void **state)
+{
+	const uint64_t week = 7ull * 86400 * 1000000;
+	static const struct { const char *ts; bool ok; } v[] = {
+		{ "9999-12-31T23:59:59Z", false },	/* the audit's ts */
+		{ "2026-11-30T23:14:36Z", false },	/* now + 8 days */
+		{ "2026-11-14T23:14:35Z", false },	/* now - 8 days */
+		{ "1970-01-01T00:00:00Z", false },
+		{ "2026-11-28T23:14:35Z", true },	/* now + 6 days */
+		{ "2026-11-16T23:14:35Z", true },	/* now - 6 days: a POS that was offline */
+		{ "2026-11-29T23:14:35.123Z", true },	/* exactly now + 7 days */
+		{ "2026-11-15T23:14:35.123Z", true },	/* exactly now - 7 days */
+	};
+	char line[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(line, sizeof(line),
+			 "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"X\",\"ts\":\"%s\"}", v[i].ts);
+		if (run_skew(kr, line, week, true) != (v[i].ok ? 0 : -EINVAL))
+			fail_msg("%s: %s", v[i].ts, v[i].ok ? res.error : "accepted");
+		if (!v[i].ok) {
+			assert_string_equal(res.error, "invalid_field");
+			assert_string_equal(res.message,
+					    "ts is further from the agent's clock than [pos] max_ts_skew_s");
+		}
+		/* the bound needs a synced clock; 0 means none */
+		assert_int_equal(run_skew(kr, line, week, false), 0);
+		assert_int_equal(run_skew(kr, line, 0, true), 0);
+	}
+	/* without a ts the agent's clock stamps the event: nothing to bound */
+	assert_int_equal(run_skew(kr, "{\"type\":\"loyalty_scan\",\"loyalty_id\":\"X\"}", 1, true), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +392,10 @@ int main(void)
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_no_echo),
+		cmocka_unit_test(test_card_data_in_free_text),
+		cmocka_unit_test(test_invalid_accepted_before),
+		cmocka_unit_test(test_ts_calendar),
+		cmocka_unit_test(test_ts_skew),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

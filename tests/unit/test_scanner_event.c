@@ -135,13 +135,60 @@ static void test_loyalty(void **state)
 			fail_msg("%s: %s", scans[i], ev.payload);
 		assert_null(strstr(ev.payload, "\"card\""));
 	}
-	/* a stripe whose number fails Luhn is not a card: loyalty token of the field */
-	assert_int_equal(run(kr, ";4111111111111112=3012?"), 0);
+	/* barcodes: EAN-13 (Wikipedia "International Article Number"), one that
+	 * also passes Luhn (a product code all the same), a Luhn-valid loyalty
+	 * number outside the card schemes' IINs, stripes with short numbers */
+	static const char *const numbers[] = {
+		"4006381333931", "4006381333924", "9826300000000000006", "2026 1122 0001 30",
+	};
+
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		if (run(kr, numbers[i]) != 0)
+			fail_msg("%s refused", numbers[i]);
+		assert_int_equal(ev.kind, SL_SCAN_BARCODE);
+	}
+	assert_int_equal(run(kr, ";12345678?"), 0);
 	assert_int_equal(ev.kind, SL_SCAN_TRACK_LOYALTY);
-	assert_string_equal(ev.type, "loyalty_scan");
-	/* an EAN-13 barcode */
-	assert_int_equal(run(kr, "4006381333931"), 0);
-	assert_int_equal(ev.kind, SL_SCAN_BARCODE);
+	assert_int_equal(run(kr, ";98263000000000000060?"), 0);	/* 20 digits: no PAN */
+	assert_int_equal(ev.kind, SL_SCAN_TRACK_LOYALTY);
+}
+
+/*
+ * issue 10 item 5. A track whose number field is a card number's digits but
+ * that does not parse (Luhn failure, a damaged or partial read) was
+ * tokenized with the loyalty key and published as a loyalty_scan; a card
+ * number or track data read as a barcode became a loyalty token of the
+ * card number. Both are dropped now (-EBADMSG, -EPERM), counted by the pump.
+ */
+static void test_card_data_dropped(void **state)
+{
+	static const char *const bad_swipes[] = {
+		";4111111111111112=3012?",			/* fails Luhn (was a loyalty_scan) */
+		";4111111111111111=30?",			/* valid PAN, tail cut short */
+		";4111111111111111=3012101X?",			/* valid PAN, tail not digits */
+		"%B4111111111111112^DOE/JOHN^30121010000000000000?",	/* track 1, fails Luhn */
+		"%B4111 1111 1111 1111^DOE/JOHN^30?",		/* track 1, short tail */
+		";0000000000000000=30121010000000000000?",	/* all zeros */
+		";4111111111111111?",				/* no separator at all */
+	};
+	static const char *const card_data[] = {
+		"4111111111111111",				/* a PAN as a barcode */
+		"4111 1111 1111 1111",
+		"4111-1111-1111-1111",
+		"4111111111111111=30121010000000000000",	/* track 2 without sentinels */
+		"4111111111111112=3012101",			/* the same, fails Luhn */
+		"B4111111111111111^DOE/JOHN^3012101",		/* track 1 without sentinels */
+		"378282246310005",				/* Amex, Stripe */
+		"%BLC4111111111111111^MEMBER/A^?",		/* a stripe field holding a PAN */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_swipes) / sizeof(bad_swipes[0]); i++)
+		if (run(kr, bad_swipes[i]) != -EBADMSG)
+			fail_msg("bad swipe #%zu not dropped", i);
+	for (size_t i = 0; i < sizeof(card_data) / sizeof(card_data[0]); i++)
+		if (run(kr, card_data[i]) != -EPERM)
+			fail_msg("card data #%zu not dropped", i);
 }
 
 static void test_invalid(void **state)
@@ -210,7 +257,9 @@ static void test_pump_replay(void **state)
 		"lc-0042-77\n"
 		"%B4111111111111111^DOE/JOHN^30121010000000000000?\n"
 		"\x01\x02\n"
-		";4111111111111111=30121010000000000000?\r\n";
+		";4111111111111111=30121010000000000000?\r\n"
+		";4111111111111112=30121010000000000000?\n"	/* bad swipe */
+		"4111-1111-1111-1111\n";			/* a PAN as a barcode */
 	char path[] = "/tmp/test_scanner_pumpXXXXXX", conf[512], err[512], status[1024];
 	struct sl_config *cfg;
 	struct sl_scanners *sc;
@@ -242,10 +291,12 @@ static void test_pump_replay(void **state)
 			break;
 		assert_true(sl_loop_run_once(loop, 1000) >= 0);
 	}
-	assert_non_null(strstr(status, "\"scans\":4"));
+	assert_non_null(strstr(status, "\"scans\":6"));
 	assert_non_null(strstr(status, "\"card_scans\":2"));
 	assert_non_null(strstr(status, "\"loyalty_scans\":1"));
 	assert_non_null(strstr(status, "\"invalid\":1"));
+	assert_non_null(strstr(status, "\"bad_swipes\":1"));
+	assert_non_null(strstr(status, "\"card_data_dropped\":1"));
 	assert_int_equal(sink.cards, 2);
 	assert_int_equal(sink.loyalty, 1);
 	assert_non_null(strstr(sink.all, TOK_PAN));
@@ -305,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_card),
 		cmocka_unit_test(test_loyalty),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_card_data_dropped),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_pump_replay),
 		cmocka_unit_test(test_pump_errors),
