@@ -34,6 +34,7 @@ int ctl_status(int argc, char **argv)
 	int c, fd, rc = 1;
 
 	optind = 1;
+	opterr = 0;	/* getopt's message would repeat the argument */
 	while ((c = getopt_long(argc, argv, "s:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
