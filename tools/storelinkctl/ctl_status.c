@@ -87,6 +87,12 @@ int ctl_status(int argc, char **argv)
 		fprintf(stderr, "storelinkctl: %s: no answer\n", sock);
 		goto out;
 	}
+	if (len >= 9 && memcmp(buf, "{\"error\":", 9) == 0) {
+		/* the agent refused (busy, timeout, ...): its error object, on stderr */
+		fprintf(stderr, "storelinkctl: %s: ", sock);
+		fwrite(buf, 1, len, stderr);
+		goto out;
+	}
 	fwrite(buf, 1, len, stdout);
 	rc = 0;
 out:
