@@ -42,6 +42,7 @@ int sl_unixsock_listen(struct sl_unixsock *us, const char *path, int backlog, ch
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
+	mode_t old_mask;
 	int fd, rc;
 
 	memset(us, 0, sizeof(*us));
@@ -85,8 +86,13 @@ int sl_unixsock_listen(struct sl_unixsock *us, const char *path, int backlog, ch
 		snprintf(err, errlen, "%s: socket: %s", path, strerror(-rc));
 		goto err_free;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
+	/* owner only until the caller's chmod: it listens before that, and a
+	 * connection made meanwhile would outlive the chmod (one thread, so
+	 * the process-wide umask is ours for these two calls) */
+	old_mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old_mask);
+	if (rc < 0) {
 		/* EADDRINUSE here: another process bound it since the probe */
 		snprintf(err, errlen, "%s: bind: %s", path, strerror(-rc));
 		goto err_close;

@@ -14,7 +14,8 @@
  *
  * The device and inode of the bound file are remembered, and
  * sl_unixsock_release() removes the path only if it is still that file:
- * an agent that stops never removes a socket another process bound since.
+ * an agent that stops never removes a socket another process bound since
+ * (short of an inode number reused after someone else removed our file).
  */
 #ifndef SL_UNIXSOCK_H
 #define SL_UNIXSOCK_H
@@ -30,8 +31,9 @@ struct sl_unixsock {
 
 /*
  * Binds a non-blocking, close-on-exec stream socket to path and listens
- * with backlog. The file's mode is bind()'s (0777 & ~umask); the caller
- * chmods/chowns it and calls sl_unixsock_release() if that fails.
+ * with backlog. The file is created mode 0600 (owner only, whatever the
+ * umask); the caller chmods/chowns it to what it wants and calls
+ * sl_unixsock_release() if that fails.
  *
  * Returns the listening fd (us filled), or
  *   -ENAMETOOLONG  path does not fit sun_path

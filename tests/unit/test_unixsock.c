@@ -3,7 +3,8 @@
  * sl_unixsock_listen()/sl_unixsock_release() (agent/unixsock.h): a stale
  * socket file is replaced, a socket someone answers on (even with a full
  * backlog) and a file that is not a socket are refused and left alone, and
- * release removes only the file this process bound.
+ * release removes only the file this process bound; a new file is owner-only
+ * until the caller's chmod, whatever the umask.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,11 +90,16 @@ static void test_fresh_and_release(void **state)
 	struct stat st;
 	int fd, c;
 
+	mode_t mask;
+
 	(void)state;
+	mask = umask(0);	/* owner only even so, until the caller's chmod */
 	fd = sl_unixsock_listen(&us, path, 4, err, sizeof(err));
+	umask(mask);
 	assert_true(fd >= 0);
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
 	c = connect_to(0);
 	assert_true(c >= 0);
 	close(c);
