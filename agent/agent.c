@@ -35,9 +35,11 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -47,6 +49,7 @@ struct sl_agent {
 	struct sl_config *cfg;
 	struct sl_loop *loop;
 	struct sl_io sig_io;
+	int lock_fd;			/* {state_dir}/storelinkd.lock, held while running */
 	struct sl_keyring *kr;
 	struct sl_spool *spool;
 	struct sl_pos *pos;
@@ -287,24 +290,36 @@ static void on_signal(struct sl_io *io, uint32_t revents)
 
 static int signals_open(struct sl_agent *ag)
 {
-	sigset_t set;
-	int fd;
+	sigset_t set, old;
+	int fd, rc;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+	if (sigprocmask(SIG_BLOCK, &set, &old) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);	/* a peer closing is an EPIPE, not a death */
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		rc = -errno;
+		goto err_unblock;
+	}
 	ag->sig_io.fd = fd;
 	ag->sig_io.events = EPOLLIN;
 	ag->sig_io.cb = on_signal;
 	ag->sig_io.ctx = ag;
-	return sl_loop_add(ag->loop, &ag->sig_io);
+	rc = sl_loop_add(ag->loop, &ag->sig_io);
+	if (rc < 0)
+		goto err_close;
+	return 0;
+
+err_close:
+	close(fd);
+	ag->sig_io.fd = -1;
+err_unblock:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /* ---- start and stop --------------------------------------------------- */
@@ -321,6 +336,87 @@ static int state_dir_prepare(const char *dir)
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* The pid in a lock file, or 0 if it holds none (yet). */
+static long lock_holder(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	return end != buf && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
+}
+
+/*
+ * One agent per state_dir: an exclusive OFD lock on {state_dir}/storelinkd.lock,
+ * taken before the spool or any socket is touched and held until exit (the
+ * kernel drops it when the process dies, kill -9 included). The file holds
+ * the holder's pid for the "already running" message; it is never removed
+ * (removing a lock file lets two processes lock two different files).
+ * Returns the fd, or -EBUSY (message logged with the holder's pid) or
+ * another -errno.
+ */
+static int instance_lock(const char *dir)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX], pid[32];
+	long holder = 0;
+	int fd, rc, n;
+
+	if (snprintf(path, sizeof(path), "%s/storelinkd.lock", dir) >= (int)sizeof(path)) {
+		sl_err("state_dir %s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		rc = -errno;
+		sl_err("%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		rc = -errno;
+		if (rc != -EAGAIN && rc != -EACCES) {
+			sl_err("%s: lock: %s", path, strerror(-rc));
+			goto err_close;
+		}
+		/* the holder writes its pid right after locking: give it a moment */
+		for (int i = 0; i < 50 && !(holder = lock_holder(fd)); i++)
+			usleep(10000);
+		if (holder)
+			sl_err("refusing to start: already running (pid %ld) with state_dir %s "
+			       "(lock %s)", holder, dir, path);
+		else
+			sl_err("refusing to start: already running (pid unknown) with state_dir "
+			       "%s (lock %s)", dir, path);
+		rc = -EBUSY;
+		goto err_close;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		rc = errno ? -errno : -EIO;
+		sl_err("%s: %s", path, strerror(-rc));
+		goto err_close;
+	}
+	return fd;
+
+err_close:
+	close(fd);
+	return rc;
+}
+
+static void instance_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	/* an empty file says "nobody": the lock itself goes with the fd */
+	(void)!ftruncate(fd, 0);
+	close(fd);
 }
 
 static int modules_open(struct sl_agent *ag)
@@ -459,6 +555,7 @@ int sl_agent_run(struct sl_config *cfg)
 	struct sl_agent ag = {
 		.cfg = cfg,
 		.sig_io.fd = -1,
+		.lock_fd = -1,
 		.started_us = sl_now_us(),
 	};
 	int rc;
@@ -471,10 +568,14 @@ int sl_agent_run(struct sl_config *cfg)
 		sl_err("state_dir %s: %s", cfg->state_dir, strerror(-rc));
 		return 1;
 	}
+	ag.lock_fd = instance_lock(cfg->state_dir);
+	if (ag.lock_fd < 0)
+		return 1;
 	rc = sl_loop_new(&ag.loop);
 	if (rc < 0) {
 		sl_err("event loop: %s", strerror(-rc));
-		return 1;
+		ag.exit_status = 1;
+		goto out_unlock;
 	}
 	ag.commit_timer.cb = commit_cb;
 	ag.commit_timer.ctx = &ag;
@@ -511,5 +612,7 @@ out_modules:
 	sl_info("stopped");
 out_loop:
 	sl_loop_free(ag.loop);
+out_unlock:
+	instance_unlock(ag.lock_fd);
 	return ag.exit_status;
 }

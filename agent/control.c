@@ -2,13 +2,21 @@
 /*
  * Control socket (see control.h). A request is tiny and the reply fits
  * one buffer, so each client is served within one or two wake-ups: read
- * the command (up to 64 bytes, non-blocking), write the reply, close. A
- * client that never sends its command is closed after 5 s.
+ * the command line (up to 64 bytes, non-blocking), write the reply, close.
+ *
+ * Local clients cannot lock storelinkctl out: a client that has not sent
+ * its line within CLIENT_TIMEOUT_MS is closed, and when all MAX_CLIENTS
+ * slots are taken a new client takes the slot of the oldest one (which is
+ * told "busy"): a live command line is answered as soon as it arrives, so
+ * a slot held for long is held by an idle client. Every line gets one
+ * reply; a bad one an error object with a stable code, never an echo of
+ * what was sent.
  */
 #include "control.h"
 
 #include "clock.h"
 #include "log.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,29 +24,33 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define REPLY_MAX 8192
 #define MAX_CLIENTS 8
+#define CMD_MAX 64			/* a longer line: command_too_long */
+#define CLIENT_TIMEOUT_MS 2000		/* docs/operations.md */
+#define ACCEPT_BUDGET 16		/* connections accepted per wake-up */
 
 struct client {
 	struct sl_io io;
 	struct sl_control *ctl;
-	char cmd[64];
+	char cmd[CMD_MAX];		/* not NUL-terminated: len bytes */
 	size_t len;
-	uint64_t since_ms;
+	uint64_t since_ms;		/* accepted at (CLOCK_MONOTONIC) */
+	uint64_t serial;		/* order of acceptance: ms can tie */
 	bool used;
 };
 
 struct sl_control {
 	struct sl_loop *loop;
 	struct sl_io io;
-	char *path;
+	struct sl_unixsock sock;
 	sl_control_status_fn status;
 	void *ctx;
 	struct client clients[MAX_CLIENTS];
 	struct sl_timer timeout;
+	uint64_t accepted;		/* serial of the last client accepted */
 };
 
 static void client_close(struct client *c)
@@ -48,7 +60,33 @@ static void client_close(struct client *c)
 	c->used = false;
 }
 
-static void reply(struct client *c, const char *cmd)
+/* Sends one line and closes: a small reply on a fresh socket fits the
+ * send buffer, and a client that does not read loses it. */
+static void send_close(struct client *c, const char *buf, size_t len)
+{
+	(void)!send(c->io.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	client_close(c);
+}
+
+static void reply_error(struct client *c, const char *code, const char *message)
+{
+	char buf[256];
+	struct sl_jw w;
+	int n;
+
+	sl_jw_init(&w, buf, sizeof(buf) - 1);
+	sl_jw_obj_begin(&w);
+	sl_jw_kv_str(&w, "error", message);
+	sl_jw_kv_str(&w, "code", code);
+	sl_jw_obj_end(&w);
+	n = sl_jw_finish(&w);
+	if (n < 0)
+		n = snprintf(buf, sizeof(buf), "{\"error\":\"error\"}");
+	buf[n++] = '\n';
+	send_close(c, buf, (size_t)n);
+}
+
+static void reply_status(struct client *c)
 {
 	struct sl_control *ctl = c->ctl;
 	char buf[REPLY_MAX];
@@ -56,134 +94,154 @@ static void reply(struct client *c, const char *cmd)
 	int n;
 
 	sl_jw_init(&w, buf, sizeof(buf) - 1);
-	if (strcmp(cmd, "status") == 0) {
-		ctl->status(ctl->ctx, &w);
-	} else {
-		sl_jw_obj_begin(&w);
-		sl_jw_key(&w, "error");
-		sl_jw_str(&w, "unknown command (known: status)");
-		sl_jw_obj_end(&w);
-	}
+	ctl->status(ctl->ctx, &w);
 	n = sl_jw_finish(&w);
 	if (n < 0)
-		n = snprintf(buf, sizeof(buf), "{\"error\":\"status too large\"}");
+		n = snprintf(buf, sizeof(buf), "{\"error\":\"status too large\",\"code\":\"too_large\"}");
 	buf[n++] = '\n';
-	/* small reply on a fresh socket: fits the send buffer */
-	(void)!send(c->io.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	client_close(c);
+	send_close(c, buf, (size_t)n);
+}
+
+/* line: len bytes without the newline (and without a final CR) */
+static void handle_line(struct client *c, const char *line, size_t len)
+{
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (memchr(line, '\0', len))
+		reply_error(c, "malformed_command", "the command line holds a NUL byte");
+	else if (len == 6 && memcmp(line, "status", 6) == 0)
+		reply_status(c);
+	else
+		reply_error(c, "unknown_command", "unknown command (known: status)");
+}
+
+static void client_read(struct client *c)
+{
+	ssize_t n;
+	char *nl;
+
+	n = recv(c->io.fd, c->cmd + c->len, sizeof(c->cmd) - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0 || (n == 0 && c->len == 0)) {
+		client_close(c);
+		return;
+	}
+	if (n == 0) {	/* half-closed after a line without its newline */
+		handle_line(c, c->cmd, c->len);
+		return;
+	}
+	c->len += (size_t)n;
+	nl = memchr(c->cmd, '\n', c->len);
+	if (nl)
+		handle_line(c, c->cmd, (size_t)(nl - c->cmd));
+	else if (c->len == sizeof(c->cmd))
+		reply_error(c, "command_too_long", "command line longer than 63 bytes");
 }
 
 static void client_cb(struct sl_io *io, uint32_t revents)
 {
-	struct client *c = io->ctx;
-	ssize_t n;
-	char *nl;
-
 	(void)revents;
-	n = recv(io->fd, c->cmd + c->len, sizeof(c->cmd) - 1 - c->len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	c->cmd[c->len] = '\0';
-	nl = strchr(c->cmd, '\n');
-	if (!nl && c->len < sizeof(c->cmd) - 1)
-		return;
-	if (nl)
-		*nl = '\0';
-	if (nl && nl > c->cmd && nl[-1] == '\r')
-		nl[-1] = '\0';
-	reply(c, c->cmd);
+	client_read(io->ctx);
+}
+
+static void timeout_arm(struct sl_control *ctl)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (ctl->clients[i].used && ctl->clients[i].since_ms + CLIENT_TIMEOUT_MS < due)
+			due = ctl->clients[i].since_ms + CLIENT_TIMEOUT_MS;
+	if (due == UINT64_MAX)
+		sl_timer_cancel(ctl->loop, &ctl->timeout);
+	else
+		sl_timer_arm_at(ctl->loop, &ctl->timeout, due);
 }
 
 static void timeout_cb(struct sl_timer *t)
 {
 	struct sl_control *ctl = t->ctx;
 	uint64_t now = sl_mono_ms();
-	bool any = false;
 
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &ctl->clients[i];
 
-		if (c->used && c->since_ms + 5000 <= now)
-			client_close(c);
-		else if (c->used)
-			any = true;
+		if (c->used && c->since_ms + CLIENT_TIMEOUT_MS <= now)
+			reply_error(c, "timeout", "no command line within 2 s");
 	}
-	if (any)
-		sl_timer_arm(ctl->loop, t, 1000);
+	timeout_arm(ctl);
+}
+
+/* A free slot, or the oldest client's, which is told so and closed. */
+static struct client *slot_take(struct sl_control *ctl)
+{
+	struct client *oldest = NULL;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &ctl->clients[i];
+
+		if (!c->used)
+			return c;
+		if (!oldest || c->serial < oldest->serial)
+			oldest = c;
+	}
+	reply_error(oldest, "busy", "too many control clients; closed the oldest");
+	return oldest;
 }
 
 static void accept_cb(struct sl_io *io, uint32_t revents)
 {
 	struct sl_control *ctl = io->ctx;
-	struct client *c = NULL;
-	int fd;
 
 	(void)revents;
-	fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (int i = 0; i < MAX_CLIENTS && !c; i++)
-		if (!ctl->clients[i].used)
-			c = &ctl->clients[i];
-	if (!c) {
-		close(fd);
-		return;
+	for (int k = 0; k < ACCEPT_BUDGET; k++) {
+		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
+
+		if (fd < 0)
+			break;
+		c = slot_take(ctl);
+		memset(c, 0, sizeof(*c));
+		c->used = true;
+		c->ctl = ctl;
+		c->since_ms = sl_mono_ms();
+		c->serial = ++ctl->accepted;
+		c->io.fd = fd;
+		c->io.events = EPOLLIN;
+		c->io.cb = client_cb;
+		c->io.ctx = c;
+		if (sl_loop_add(ctl->loop, &c->io) < 0) {
+			close(fd);
+			c->used = false;
+			continue;
+		}
+		/* storelinkctl writes its line right after connect(): often
+		 * it is already here, so answer without another wake-up */
+		client_read(c);
 	}
-	memset(c, 0, sizeof(*c));
-	c->used = true;
-	c->ctl = ctl;
-	c->since_ms = sl_mono_ms();
-	c->io.fd = fd;
-	c->io.events = EPOLLIN;
-	c->io.cb = client_cb;
-	c->io.ctx = c;
-	if (sl_loop_add(ctl->loop, &c->io) < 0) {
-		close(fd);
-		c->used = false;
-		return;
-	}
-	if (!ctl->timeout.armed)
-		sl_timer_arm(ctl->loop, &ctl->timeout, 5000);
+	timeout_arm(ctl);
 }
 
 int sl_control_open(struct sl_control **ret, struct sl_loop *loop, const char *path,
 		    sl_control_status_fn status, void *ctx, char *err, size_t errlen)
 {
 	struct sl_control *ctl;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
+	char msg[256];
 	int fd, rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket %s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	ctl->path = strdup(path);
-	if (!ctl->path) {
-		rc = -ENOMEM;
-		goto err_free;
-	}
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = sl_unixsock_listen(&ctl->sock, path, 32, msg, sizeof(msg));
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
+		snprintf(err, errlen, "control socket %s", msg);
 		goto err_free;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
-	    listen(fd, 16) < 0) {
+	if (chmod(path, 0660) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(-rc));
-		goto err_close;
+		snprintf(err, errlen, "control socket %s: chmod: %s", path, strerror(-rc));
+		goto err_unlink;
 	}
 	ctl->loop = loop;
 	ctl->status = status;
@@ -195,17 +253,17 @@ int sl_control_open(struct sl_control **ret, struct sl_loop *loop, const char *p
 	ctl->io.cb = accept_cb;
 	ctl->io.ctx = ctl;
 	rc = sl_loop_add(loop, &ctl->io);
-	if (rc < 0)
+	if (rc < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(-rc));
 		goto err_unlink;
+	}
 	*ret = ctl;
 	return 0;
 
 err_unlink:
-	unlink(path);
-err_close:
+	sl_unixsock_release(&ctl->sock);
 	close(fd);
 err_free:
-	free(ctl->path);
 	free(ctl);
 	return rc;
 }
@@ -220,7 +278,6 @@ void sl_control_close(struct sl_control *ctl)
 	sl_timer_cancel(ctl->loop, &ctl->timeout);
 	sl_loop_del(ctl->loop, &ctl->io);
 	close(ctl->io.fd);
-	unlink(ctl->path);
-	free(ctl->path);
+	sl_unixsock_release(&ctl->sock);
 	free(ctl);
 }

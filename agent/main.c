@@ -9,6 +9,7 @@
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "privacy.h"
 
 #include "autoconf.h"
 
@@ -109,6 +110,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+
+	/* keys and, while a request is handled, raw card data are in memory:
+	 * no core dumps, whatever the unit's LimitCORE says */
+	rc = sl_no_core_dumps();
+	if (rc < 0)
+		fprintf(stderr, "storelinkd: warning: cannot disable core dumps: %s\n",
+			strerror(-rc));
 
 	rc = sl_config_load(&cfg, path, err, sizeof(err));
 	if (rc < 0) {

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "jsonw.h"
 #include "log.h"
+#include "unixsock.h"
 #include "util.h"
 
 #include <errno.h>
@@ -54,7 +55,7 @@ struct listener {
 	struct sl_pos *pos;
 	bool tcp;
 	char addr[128];
-	char *unlink_path;	/* Unix socket file to remove at close */
+	struct sl_unixsock sock;	/* Unix socket file to remove at close */
 };
 
 struct conn {
@@ -502,32 +503,16 @@ static void accept_cb(struct sl_io *io, uint32_t revents)
 static int listen_unix(struct sl_pos *pos, struct listener *l, const char *path,
 		       const char *group, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
+	char msg[256];
 	int fd, rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "unix:%s: path too long", path);
-		return -ENAMETOOLONG;
+	/* a stale socket from a previous run is replaced, a live one or
+	 * anything else is never removed (unixsock.h) */
+	fd = sl_unixsock_listen(&l->sock, path, 128, msg, sizeof(msg));
+	if (fd < 0) {
+		snprintf(err, errlen, "unix:%s", msg);
+		return fd;
 	}
-	strcpy(sa.sun_path, path);
-	/* a stale socket from a previous run (never remove anything else) */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "unix:%s exists and is not a socket", path);
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "unix:%s: bind: %s", path, strerror(-rc));
-		goto err_close;
-	}
-	l->unlink_path = strdup(path);
 	if (group) {
 		struct group *gr = getgrnam(group);
 
@@ -548,19 +533,11 @@ static int listen_unix(struct sl_pos *pos, struct listener *l, const char *path,
 		snprintf(err, errlen, "unix:%s: chmod: %s", path, strerror(-rc));
 		goto err_unlink;
 	}
-	if (listen(fd, 128) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "unix:%s: listen: %s", path, strerror(-rc));
-		goto err_unlink;
-	}
 	snprintf(l->addr, sizeof(l->addr), "unix:%s", path);
 	return fd;
 
 err_unlink:
-	unlink(path);
-	free(l->unlink_path);
-	l->unlink_path = NULL;
-err_close:
+	sl_unixsock_release(&l->sock);
 	close(fd);
 	return rc;
 }
@@ -752,10 +729,7 @@ void sl_pos_close(struct sl_pos *pos)
 
 		sl_loop_del(pos->loop, &l->io);
 		close(l->io.fd);
-		if (l->unlink_path) {
-			unlink(l->unlink_path);
-			free(l->unlink_path);
-		}
+		sl_unixsock_release(&l->sock);
 	}
 	sl_timer_cancel(pos->loop, &pos->idle_timer);
 	mbedtls_platform_zeroize(pos->token, sizeof(pos->token));

@@ -12,6 +12,7 @@
  */
 #include "privacy.h"
 
+#include "log.h"
 #include "util.h"
 #include "pan.h"
 
@@ -21,7 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <mbedtls/hkdf.h>
@@ -202,6 +207,50 @@ static int derive_kind_keys(const uint8_t master[SL_KEY_LEN], const char *tenant
 	return 0;
 }
 
+/*
+ * A keyring has pages of its own: locked in RAM where RLIMIT_MEMLOCK
+ * permits (never written to swap) and left out of core dumps
+ * (MADV_DONTDUMP). A refused mlock is not fatal: it is logged once, at
+ * debug (library code), and the keys stay in ordinary memory.
+ */
+static size_t keyring_map_len(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t p = page > 0 ? (size_t)page : 4096;
+
+	return (sizeof(struct sl_keyring) + p - 1) / p * p;
+}
+
+static struct sl_keyring *keyring_alloc(void)
+{
+	static bool told;
+	size_t len = keyring_map_len();
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;	/* fresh anonymous pages are zero, as calloc's */
+	(void)madvise(p, len, MADV_DONTDUMP);
+	/* the raw syscall: sanitizer runtimes make mlock() a silent no-op */
+	if (syscall(SYS_mlock, p, len) < 0 && !told) {
+		told = true;
+		sl_debug("keyring: mlock: %s; the keys may be swapped out (LimitMEMLOCK)",
+			 strerror(errno));
+	}
+	return p;
+}
+
+int sl_no_core_dumps(void)
+{
+	const struct rlimit zero = { 0, 0 };
+	int rc = 0;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		rc = -errno;
+	if (setrlimit(RLIMIT_CORE, &zero) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
 int sl_keyring_new(struct sl_keyring **ret, const char *tenant, const uint8_t master[SL_KEY_LEN],
 		   const char *kid, const uint8_t *next_master, const char *next_kid)
 {
@@ -215,7 +264,7 @@ int sl_keyring_new(struct sl_keyring **ret, const char *tenant, const uint8_t ma
 	if (next_kid && (!sl_kid_valid(next_kid) || strcmp(kid, next_kid) == 0))
 		return -EINVAL;
 
-	kr = calloc(1, sizeof(*kr));
+	kr = keyring_alloc();
 	if (!kr)
 		return -ENOMEM;
 	kr->tenant = strdup(tenant);
@@ -249,7 +298,7 @@ void sl_keyring_free(struct sl_keyring *kr)
 		return;
 	free(kr->tenant);
 	mbedtls_platform_zeroize(kr, sizeof(*kr));
-	free(kr);
+	munmap(kr, keyring_map_len());	/* also unlocks */
 }
 
 bool sl_keyring_has_next(const struct sl_keyring *kr)

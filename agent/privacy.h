@@ -11,8 +11,11 @@
  *   device = base64url_nopad(HMAC-SHA256(K_day, id bytes))      (no kid)
  *
  * A keyring holds the master key(s), their key ids, the derived per-kind
- * keys and one cached day key; sl_keyring_free() zeroizes all of it.
- * Nothing here logs; raw identifiers and keys never appear in errors.
+ * keys and one cached day key; sl_keyring_free() zeroizes all of it. It
+ * lives in pages of its own, mlock()ed where RLIMIT_MEMLOCK permits and
+ * excluded from core dumps (MADV_DONTDUMP). Nothing here logs but one
+ * debug line the first time mlock is refused; raw identifiers and keys
+ * never appear in errors.
  */
 #ifndef SL_PRIVACY_H
 #define SL_PRIVACY_H
@@ -64,6 +67,14 @@ int sl_keyring_load(struct sl_keyring **ret, const char *tenant, const char *key
 /* Reads one key file as described above into key. Exposed for tests and
  * storelinkctl. Same errors as sl_keyring_load(). */
 int sl_key_file_read(const char *path, uint8_t key[SL_KEY_LEN], char *err, size_t errlen);
+
+/*
+ * For a process that holds keys or raw identifiers (storelinkd,
+ * storelinkctl token): no core dumps and no ptrace by other users
+ * (prctl PR_SET_DUMPABLE 0), RLIMIT_CORE 0. Returns 0 or the first -errno;
+ * the caller decides whether that is fatal.
+ */
+int sl_no_core_dumps(void);
 
 /* Zeroizes every key and frees. NULL ok. */
 void sl_keyring_free(struct sl_keyring *kr);

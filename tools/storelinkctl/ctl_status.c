@@ -34,6 +34,7 @@ int ctl_status(int argc, char **argv)
 	int c, fd, rc = 1;
 
 	optind = 1;
+	opterr = 0;	/* getopt's message would repeat the argument */
 	while ((c = getopt_long(argc, argv, "s:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -84,6 +85,12 @@ int ctl_status(int argc, char **argv)
 	close(fd);
 	if (len == 0) {
 		fprintf(stderr, "storelinkctl: %s: no answer\n", sock);
+		goto out;
+	}
+	if (len >= 9 && memcmp(buf, "{\"error\":", 9) == 0) {
+		/* the agent refused (busy, timeout, ...): its error object, on stderr */
+		fprintf(stderr, "storelinkctl: %s: ", sock);
+		fwrite(buf, 1, len, stderr);
 		goto out;
 	}
 	fwrite(buf, 1, len, stdout);

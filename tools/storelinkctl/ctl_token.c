@@ -12,6 +12,11 @@
  *
  * ctl_replay_keyring(): the throwaway hashing key of `replay`.
  *
+ * Errors never repeat a value from the command line or stdin (it could be
+ * the card number typed in the wrong place): they name the argument's
+ * position or the rule it broke. The process is made non-dumpable first
+ * (sl_no_core_dumps); the keyring is mlocked by privacy.c.
+ *
  * keygen: writes a new 32-byte master key as 64 hex digits to a new file
  * (mode 0600, never overwriting).
  */
@@ -200,6 +205,12 @@ int ctl_token(int argc, char **argv)
 	size_t clen;
 	int rc, status = 1;
 
+	/* the keys and the identifier will be in memory: no core dumps */
+	rc = sl_no_core_dumps();
+	if (rc < 0) {
+		fprintf(stderr, "storelinkctl token: cannot disable core dumps: %s\n", strerror(-rc));
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **dst = NULL;
@@ -226,9 +237,16 @@ int ctl_token(int argc, char **argv)
 			dst = &opt_next_key;
 		else if (strcmp(a, "--next-kid") == 0)
 			dst = &opt_next_kid;
-		if (!dst || i + 1 >= argc) {
-			fprintf(stderr, "storelinkctl token: %s '%s'\n",
-				dst ? "missing value for" : "unknown option", a);
+		if (!dst) {
+			/* never echoed: it may be the identifier itself */
+			fprintf(stderr, "storelinkctl token: unknown option or unexpected argument "
+				"(argument %d; the identifier is read from stdin, never from the "
+				"command line)\n", i);
+			token_usage(stderr);
+			return 2;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "storelinkctl token: missing value for %s\n", a);
 			token_usage(stderr);
 			return 2;
 		}

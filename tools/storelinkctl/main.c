@@ -78,7 +78,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "storelinkctl: unknown command '%s'\n", argv[1]);
+	/* not echoed: a mistyped command line may hold an identifier */
+	fprintf(stderr, "storelinkctl: unknown command\n");
 	usage(stderr);
 	return 2;
 }
