@@ -58,6 +58,9 @@ struct sl_config {
 	char *pos_socket_group;		/* group owning the Unix socket */
 	int pos_max_connections;
 	int pos_idle_timeout_s;
+	int pos_auth_timeout_s;		/* a TCP client's auth line must come this soon */
+	int pos_max_unauthenticated;	/* TCP connections not yet authenticated */
+	int pos_auth_max_failures;	/* per address, before it is refused for a while */
 
 	/* [ble] */
 	char *ble_source;		/* off | hci:hciN | btsnoop:FILE */
