@@ -425,6 +425,111 @@ static void test_socket_mode(void **state)
 	assert_int_equal(stat(fx.sock, &st), -1);	/* removed at close */
 }
 
+/* The only parse a TCP stranger's line gets (pos_request.h). */
+static void test_auth_request_parser(void **state)
+{
+	static const struct { const char *line; int rc; const char *token; } v[] = {
+		{ "{\"type\":\"auth\",\"token\":\"abc\"}", 0, "abc" },
+		{ "{\"token\":\"x y\",\"type\":\"auth\",\"pan\":\"4111111111111111\"}", 0, "x y" },
+		{ "{\"type\":\"auth\",\"token\":\"\"}", 0, "" },
+		{ "{\"type\":\"auth\"}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\",\"token\":12345}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\",\"token\":null}", -EINVAL, NULL },
+		{ "{\"type\":\"authx\",\"token\":\"abc\"}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\\u0000\",\"token\":\"abc\"}", -EINVAL, NULL },
+		{ "{\"type\":\"purchase\",\"pan\":\"4111111111111111\"}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\",\"token\":", -EINVAL, NULL },
+		{ "not json", -EINVAL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char buf[256];
+		const char *tok = "untouched";
+		size_t tok_len = 99;
+
+		strcpy(buf, v[i].line);
+		assert_int_equal(sl_pos_auth_request(buf, strlen(buf), &tok, &tok_len), v[i].rc);
+		if (v[i].rc == 0) {
+			assert_int_equal(tok_len, strlen(v[i].token));
+			assert_memory_equal(tok, v[i].token, tok_len);
+		} else {
+			assert_string_equal(tok, "untouched");
+			assert_int_equal(tok_len, 99);
+		}
+	}
+}
+
+/* shutdown(SHUT_WR) after the requests: every reply, then EOF. */
+static void test_half_close(void **state)
+{
+	const char *req = PURCHASE "{bad json\n"
+		"{\"type\":\"loyalty_scan\",\"loyalty_id\":\"LC-1\"}";	/* no newline */
+	struct sl_pos_stats st;
+	char line[512];
+	int fd;
+
+	(void)state;
+	open_pos(8);
+	fd = connect_unix();
+	send_all(fd, req, strlen(req));
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"ok\":true,\"id\""));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"error\":\"bad_json\""));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"ok\":true,\"id\""));
+	assert_false(read_line(fd, line, sizeof(line)));	/* then closed */
+	sl_pos_stats(fx.pos, &st);
+	assert_int_equal(st.open, 0);
+	close(fd);
+	close_pos();
+}
+
+/* A client that never reads: the replies held stay within 1024 / 64 KiB
+ * at every step, and every line is answered once it reads. */
+static void test_backpressure_bound(void **state)
+{
+	size_t one = strlen(PURCHASE), count = 20000, off = 0, got = 0;
+	char *flood = malloc(one * count), line[512];
+	struct sl_pos_stats st;
+	int fd, sndbuf = 16384;
+
+	(void)state;
+	open_pos(8);
+	fd = connect_unix();
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	for (size_t i = 0; i < count; i++)
+		memcpy(flood + i * one, PURCHASE, one);
+	for (int round = 0; round < 2000 && off < one * count; round++) {
+		ssize_t w = send(fd, flood + off, one * count - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0)
+			off += (size_t)w;
+		sl_loop_run_once(fx.loop, 0);
+		sl_pos_stats(fx.pos, &st);
+		assert_true(st.replies_queued <= 1024);
+		assert_true(st.reply_bytes_queued <= 64 * 1024 + 512);
+	}
+	assert_true(off < one * count);		/* the agent stopped reading */
+	while (got < count) {
+		if (off < one * count) {
+			ssize_t w = send(fd, flood + off, one * count - off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (w > 0)
+				off += (size_t)w;
+		}
+		assert_true(read_line(fd, line, sizeof(line)));
+		assert_non_null(strstr(line, "\"ok\":true,\"id\""));
+		got++;
+	}
+	free(flood);
+	close(fd);
+	close_pos();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +541,9 @@ int main(void)
 		cmocka_unit_test(test_stalled_client),
 		cmocka_unit_test(test_commit_inside_submit),
 		cmocka_unit_test(test_socket_mode),
+		cmocka_unit_test(test_auth_request_parser),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_backpressure_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
