@@ -39,6 +39,19 @@ def session_reqs(agent, rng):
     return reqs[:2] + [bad] + reqs[2:4] + [dict(bad, txn_id="BAD-2")] + reqs[4:]
 
 
+def connect(path):
+    """A connected socket, or None while the socket file exists but the agent
+    has not called listen() on it yet (bind comes first)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(120)
+    try:
+        s.connect(path)
+        return s
+    except ConnectionRefusedError:
+        s.close()
+        return None
+
+
 def run_once(env, binary, n, rng, tag):
     """One agent, one session with allocation n failing (0: none). Returns
     (counted allocations, failed, replies received, closed early)."""
@@ -54,9 +67,7 @@ def run_once(env, binary, n, rng, tag):
     env.cleanup.append(agent.kill)
     reqs = session_reqs(agent, rng)
     replies, closed = [], False
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(120)
-    s.connect(agent.pos_path)
+    s = h.wait_until(lambda: connect(agent.pos_path), 60, "the POS socket to listen")
     buf = b""
     try:
         blob = b"".join(ph.wire_line(r) for r in reqs)
