@@ -134,6 +134,8 @@ struct sl_pos {
 	struct sl_pos_stats st;
 	struct sl_pos_result res;	/* scratch, zeroized after each request */
 	int64_t durable;		/* highest sequence reported committed */
+	int64_t failed_upto;		/* highest sequence of a failed commit */
+	const char *failed_text;	/* and its reply */
 	struct conn *parsing;		/* whose input is being handled: must
 					 * not be flushed (and so maybe freed)
 					 * by a commit made meanwhile */
@@ -519,6 +521,13 @@ static void handle_line(struct conn *c, char *line, size_t len)
 		} else {
 			pos->st.events[res->cls]++;
 			r->seq = seq;
+			if (seq <= pos->failed_upto) {
+				/* the sink committed inside submit, and that failed:
+				 * sl_pos_commit_failed() could not see this reply yet */
+				r->seq = 0;
+				r->failed = pos->failed_text;
+				pos->st.errors++;
+			}
 			reply_push(c, r);
 		}
 		break;
@@ -1150,6 +1159,10 @@ void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err)
 {
 	const char *text = err == -ENOSPC ? spool_full_text : spool_error_text;
 
+	if (upto_seq > pos->failed_upto) {
+		pos->failed_upto = upto_seq;
+		pos->failed_text = text;
+	}
 	for (struct conn *c = pos->conns; c; c = c->next)
 		for (struct reply *r = c->head; r; r = r->next)
 			if (r->seq > 0 && r->seq <= upto_seq) {

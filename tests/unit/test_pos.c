@@ -47,6 +47,7 @@ struct fixture {
 	int commits;
 	int tcp_port;
 	bool commit_in_submit;	/* as the agent does at commit_max */
+	bool fail_in_submit;	/* ... and that commit fails */
 };
 
 static struct fixture fx;
@@ -56,6 +57,10 @@ static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const 
 {
 	(void)ctx;
 	fx.last_seq = sl_spool_append(fx.spool, cls, id, type, payload, len);
+	if (fx.fail_in_submit && fx.last_seq > 0) {
+		sl_pos_commit_failed(fx.pos, fx.last_seq, -EIO);
+		return fx.last_seq;
+	}
 	if (fx.commit_in_submit && fx.last_seq > 0) {
 		int64_t durable = sl_spool_commit(fx.spool);
 
@@ -412,6 +417,24 @@ static void test_commit_inside_submit(void **state)
 	close_pos();
 }
 
+/* The commit made inside submit fails: this request's reply is
+ * spool_error, not an ok sent after a later commit. */
+static void test_commit_fails_inside_submit(void **state)
+{
+	char line[512];
+	int fd;
+
+	(void)state;
+	open_pos(8);
+	fx.fail_in_submit = true;
+	fd = connect_unix();
+	send_all(fd, PURCHASE, strlen(PURCHASE));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"error\":\"spool_error\""));
+	close(fd);
+	close_pos();
+}
+
 static void test_socket_mode(void **state)
 {
 	struct stat st;
@@ -541,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_stalled_client),
 		cmocka_unit_test(test_commit_inside_submit),
 		cmocka_unit_test(test_socket_mode),
+		cmocka_unit_test(test_commit_fails_inside_submit),
 		cmocka_unit_test(test_auth_request_parser),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_backpressure_bound),
