@@ -45,8 +45,9 @@
 #define MAX_LISTENERS 8
 #define IN_CAP (SL_POS_MAX_LINE + 1)	/* a line + its newline */
 #define READ_BUDGET (64 * 1024)		/* bytes per connection per wake-up */
-#define OUT_HIGH (64 * 1024)		/* stop reading above this much output */
-#define QUEUE_HIGH 1024			/* or this many replies waiting */
+#define OUT_HIGH (64 * 1024)		/* parse no line while this many bytes of replies
+					 * wait (queued + output buffer) */
+#define QUEUE_HIGH 1024			/* or this many replies are queued */
 #define AUTH_MAX 256
 #define AUTH_TIMEOUT_DEF_S 5
 #define MAX_UNAUTH_DEF 16

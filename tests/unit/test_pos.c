@@ -3,7 +3,9 @@
  * The POS listener over real sockets, with a real spool file: replies
  * only after commit and in request order, too_long keeps the connection,
  * TCP auth, the connection limit, a stalled client that does not hold up
- * the others, the socket's mode. The loop is driven from the test, so no
+ * the others, the socket's mode; the auth-only parser, a half-closed
+ * client, the back-pressure bound at every step, a commit failing inside
+ * submit. The loop is driven from the test, so no
  * threads and no sleeps: each wait is "run the loop until X" with a
  * generous deadline.
  */
