@@ -216,6 +216,12 @@ static void status_json(void *ctx, struct sl_jw *w)
 		sl_jw_kv_uint(w, "rejected", pst.rejected);
 		sl_jw_kv_uint(w, "requests", pst.requests);
 		sl_jw_kv_uint(w, "errors", pst.errors);
+		sl_jw_kv_uint(w, "unauthenticated", pst.unauthenticated);
+		sl_jw_kv_uint(w, "auth_failed", pst.auth_failed);
+		sl_jw_kv_uint(w, "auth_blocked", pst.auth_blocked);
+		sl_jw_kv_uint(w, "auth_dropped", pst.auth_dropped);
+		sl_jw_kv_uint(w, "replies_queued", pst.replies_queued);
+		sl_jw_kv_uint(w, "reply_bytes_queued", pst.reply_bytes_queued);
 		sl_jw_key(w, "listen");
 		sl_jw_arr_begin(w);
 		for (int i = 0; sl_pos_listen_addr(ag->pos, i); i++)
@@ -481,6 +487,9 @@ static int modules_open(struct sl_agent *ag)
 			.socket_group = cfg->pos_socket_group,
 			.max_connections = cfg->pos_max_connections,
 			.idle_timeout_s = cfg->pos_idle_timeout_s,
+			.auth_timeout_s = cfg->pos_auth_timeout_s,
+			.max_unauthenticated = cfg->pos_max_unauthenticated,
+			.auth_max_failures = cfg->pos_auth_max_failures,
 		};
 		const struct sl_pos_ctx ctx = {
 			.kr = ag->kr,

@@ -79,6 +79,9 @@ static const struct key_def keys[] = {
 	{ "pos", "max_connections", T_INT, F(pos_max_connections), 1, 4096, "64" },
 	{ "pos", "idle_timeout_s", T_INT, F(pos_idle_timeout_s), 1, 86400, "300" },
 	{ "pos", "max_ts_skew_s", T_INT, F(pos_max_ts_skew_s), 0, 31536000, "604800" },
+	{ "pos", "auth_timeout_s", T_INT, F(pos_auth_timeout_s), 1, 3600, "5" },
+	{ "pos", "max_unauthenticated", T_INT, F(pos_max_unauthenticated), 1, 4096, "16" },
+	{ "pos", "auth_max_failures", T_INT, F(pos_auth_max_failures), 1, 1000, "10" },
 
 	{ "ble", "source", T_STR, F(ble_source), 0, 0, "off" },
 	{ "ble", "scan", T_SCAN, F(ble_active_scan), 0, 0, "passive" },

@@ -59,6 +59,9 @@ struct sl_config {
 	int pos_max_connections;
 	int pos_idle_timeout_s;
 	int pos_max_ts_skew_s;		/* bound on |request ts - now|, 0 = none */
+	int pos_auth_timeout_s;		/* a TCP client's auth line must come this soon */
+	int pos_max_unauthenticated;	/* TCP connections not yet authenticated */
+	int pos_auth_max_failures;	/* per address, before it is refused for a while */
 
 	/* [ble] */
 	char *ble_source;		/* off | hci:hciN | btsnoop:FILE */

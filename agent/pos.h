@@ -8,8 +8,21 @@
  *
  * Limits, each with a stable error code: 16 KiB per line (too_long; the
  * connection survives), max_connections (too_many_connections), an idle
- * timeout, and per-connection backpressure so that a client that does
- * not read its replies only stalls itself.
+ * timeout counted from the last complete line, and per-connection
+ * backpressure (1024 replies / 64 KiB) so that a client that does not
+ * read its replies only stalls itself.
+ *
+ * TCP strangers cannot lock out a POS: before its auth line a TCP
+ * connection only counts against max_unauthenticated (the oldest such
+ * connection makes room for a new one), is closed auth_timeout_s after it
+ * was accepted, and its lines go through sl_pos_auth_request() only (no
+ * card is parsed, no token computed). An address that keeps failing auth
+ * is refused for a growing time. Unix clients and authenticated TCP
+ * clients count against max_connections only.
+ *
+ * A client that half-closes (shutdown(SHUT_WR)) still gets every reply:
+ * reading stops at EOF, the connection is closed once every pending reply
+ * was written after its commit.
  */
 #ifndef SL_POS_H
 #define SL_POS_H
@@ -29,8 +42,11 @@ struct sl_pos_cfg {
 	const char *auth_token_file;	/* NULL: no auth (only Unix sockets) */
 	int socket_mode;		/* of Unix sockets */
 	const char *socket_group;	/* NULL: the agent's group */
-	int max_connections;
-	int idle_timeout_s;
+	int max_connections;		/* Unix + authenticated TCP connections */
+	int idle_timeout_s;		/* since the last complete line */
+	int auth_timeout_s;		/* 0: 5 */
+	int max_unauthenticated;	/* 0: 16 */
+	int auth_max_failures;		/* per address before a block; 0: 10 */
 };
 
 struct sl_pos_sink {
@@ -48,6 +64,13 @@ struct sl_pos_stats {
 	uint64_t events[SL_CLASS__COUNT];
 	uint64_t errors;		/* error replies */
 	uint64_t rejected;		/* connections refused at max_connections */
+	uint64_t unauthenticated;	/* TCP connections open now, not yet authenticated */
+	uint64_t auth_failed;		/* TCP first lines that were not the right auth */
+	uint64_t auth_blocked;		/* connections refused: their address kept failing */
+	uint64_t auth_dropped;		/* closed without an auth line: at auth_timeout_s,
+					 * or to make room for a newer one */
+	uint64_t replies_queued;	/* now, all connections: not yet written to the socket */
+	uint64_t reply_bytes_queued;	/* their bytes, with the output buffers */
 };
 
 /*

@@ -360,3 +360,20 @@ out:
 	mbedtls_platform_zeroize(loy, sizeof(loy));
 	return rc;
 }
+
+int sl_pos_auth_request(char *line, size_t len, const char **token, size_t *token_len)
+{
+	struct sl_json_obj o;
+	const struct sl_json_field *type, *t;
+
+	if (sl_json_parse(line, len, &o) < 0)
+		return -EINVAL;
+	type = sl_json_get(&o, "type");
+	t = sl_json_get(&o, "token");
+	if (!type || type->type != SL_JSON_STRING || type->len != 4 ||
+	    memcmp(type->val, "auth", 4) != 0 || !t || t->type != SL_JSON_STRING)
+		return -EINVAL;
+	*token = t->val;
+	*token_len = t->len;
+	return 0;
+}

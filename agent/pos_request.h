@@ -55,4 +55,13 @@ struct sl_pos_result {
 int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_t now_us,
 		   bool clock_synced, struct sl_pos_result *res);
 
+/*
+ * The only parse an unauthenticated TCP line gets: line[0..len) must be a
+ * flat JSON object with "type":"auth" and a string "token" (other fields
+ * are ignored and never looked at). Parses in place; *token points into
+ * line. 0, or -EINVAL (not an auth request; outputs untouched). No card
+ * field is read, no token computed.
+ */
+int sl_pos_auth_request(char *line, size_t len, const char **token, size_t *token_len);
+
 #endif

@@ -121,12 +121,28 @@ class PosAgent(h.Agent):
         for attempt in range(5):
             try:
                 h.Agent.start(self, timeout)
+                # a socket file exists from bind(), connections are taken from listen()
+                h.wait_until(self._listening, timeout, "the POS and control sockets to listen")
                 return
             except h.TestFailure:
                 if not self.tcp or "Address already in use" not in self.stderr() or attempt == 4:
                     raise
                 self.tcp_port = h.free_port()
                 self.configure(self._mqtt, self._spool)
+
+    def _listening(self):
+        """The POS socket and then the control socket take connections."""
+        if self.proc.poll() is not None:
+            return True     # exited: h.Agent.start's caller sees it
+        for path in (self.pos_path, self.ctl_path):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+            except (ConnectionRefusedError, FileNotFoundError):
+                return False
+            finally:
+                s.close()
+        return True
 
     def conn(self, tcp=False, auth=True, timeout=120):
         return PosConn(self, tcp=tcp, auth=auth, timeout=timeout)

@@ -3,7 +3,9 @@
  * The POS listener over real sockets, with a real spool file: replies
  * only after commit and in request order, too_long keeps the connection,
  * TCP auth, the connection limit, a stalled client that does not hold up
- * the others, the socket's mode. The loop is driven from the test, so no
+ * the others, the socket's mode; the auth-only parser, a half-closed
+ * client, the back-pressure bound at every step, a commit failing inside
+ * submit. The loop is driven from the test, so no
  * threads and no sleeps: each wait is "run the loop until X" with a
  * generous deadline.
  */
@@ -47,6 +49,7 @@ struct fixture {
 	int commits;
 	int tcp_port;
 	bool commit_in_submit;	/* as the agent does at commit_max */
+	bool fail_in_submit;	/* ... and that commit fails */
 };
 
 static struct fixture fx;
@@ -56,6 +59,10 @@ static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const 
 {
 	(void)ctx;
 	fx.last_seq = sl_spool_append(fx.spool, cls, id, type, payload, len);
+	if (fx.fail_in_submit && fx.last_seq > 0) {
+		sl_pos_commit_failed(fx.pos, fx.last_seq, -EIO);
+		return fx.last_seq;
+	}
 	if (fx.commit_in_submit && fx.last_seq > 0) {
 		int64_t durable = sl_spool_commit(fx.spool);
 
@@ -412,6 +419,24 @@ static void test_commit_inside_submit(void **state)
 	close_pos();
 }
 
+/* The commit made inside submit fails: this request's reply is
+ * spool_error, not an ok sent after a later commit. */
+static void test_commit_fails_inside_submit(void **state)
+{
+	char line[512];
+	int fd;
+
+	(void)state;
+	open_pos(8);
+	fx.fail_in_submit = true;
+	fd = connect_unix();
+	send_all(fd, PURCHASE, strlen(PURCHASE));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"error\":\"spool_error\""));
+	close(fd);
+	close_pos();
+}
+
 static void test_socket_mode(void **state)
 {
 	struct stat st;
@@ -425,6 +450,111 @@ static void test_socket_mode(void **state)
 	assert_int_equal(stat(fx.sock, &st), -1);	/* removed at close */
 }
 
+/* The only parse a TCP stranger's line gets (pos_request.h). */
+static void test_auth_request_parser(void **state)
+{
+	static const struct { const char *line; int rc; const char *token; } v[] = {
+		{ "{\"type\":\"auth\",\"token\":\"abc\"}", 0, "abc" },
+		{ "{\"token\":\"x y\",\"type\":\"auth\",\"pan\":\"4111111111111111\"}", 0, "x y" },
+		{ "{\"type\":\"auth\",\"token\":\"\"}", 0, "" },
+		{ "{\"type\":\"auth\"}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\",\"token\":12345}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\",\"token\":null}", -EINVAL, NULL },
+		{ "{\"type\":\"authx\",\"token\":\"abc\"}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\\u0000\",\"token\":\"abc\"}", -EINVAL, NULL },
+		{ "{\"type\":\"purchase\",\"pan\":\"4111111111111111\"}", -EINVAL, NULL },
+		{ "{\"type\":\"auth\",\"token\":", -EINVAL, NULL },
+		{ "not json", -EINVAL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char buf[256];
+		const char *tok = "untouched";
+		size_t tok_len = 99;
+
+		strcpy(buf, v[i].line);
+		assert_int_equal(sl_pos_auth_request(buf, strlen(buf), &tok, &tok_len), v[i].rc);
+		if (v[i].rc == 0) {
+			assert_int_equal(tok_len, strlen(v[i].token));
+			assert_memory_equal(tok, v[i].token, tok_len);
+		} else {
+			assert_string_equal(tok, "untouched");
+			assert_int_equal(tok_len, 99);
+		}
+	}
+}
+
+/* shutdown(SHUT_WR) after the requests: every reply, then EOF. */
+static void test_half_close(void **state)
+{
+	const char *req = PURCHASE "{bad json\n"
+		"{\"type\":\"loyalty_scan\",\"loyalty_id\":\"LC-1\"}";	/* no newline */
+	struct sl_pos_stats st;
+	char line[512];
+	int fd;
+
+	(void)state;
+	open_pos(8);
+	fd = connect_unix();
+	send_all(fd, req, strlen(req));
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"ok\":true,\"id\""));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"error\":\"bad_json\""));
+	assert_true(read_line(fd, line, sizeof(line)));
+	assert_non_null(strstr(line, "\"ok\":true,\"id\""));
+	assert_false(read_line(fd, line, sizeof(line)));	/* then closed */
+	sl_pos_stats(fx.pos, &st);
+	assert_int_equal(st.open, 0);
+	close(fd);
+	close_pos();
+}
+
+/* A client that never reads: the replies held stay within 1024 / 64 KiB
+ * at every step, and every line is answered once it reads. */
+static void test_backpressure_bound(void **state)
+{
+	size_t one = strlen(PURCHASE), count = 20000, off = 0, got = 0;
+	char *flood = malloc(one * count), line[512];
+	struct sl_pos_stats st;
+	int fd, sndbuf = 16384;
+
+	(void)state;
+	open_pos(8);
+	fd = connect_unix();
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	for (size_t i = 0; i < count; i++)
+		memcpy(flood + i * one, PURCHASE, one);
+	for (int round = 0; round < 2000 && off < one * count; round++) {
+		ssize_t w = send(fd, flood + off, one * count - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0)
+			off += (size_t)w;
+		sl_loop_run_once(fx.loop, 0);
+		sl_pos_stats(fx.pos, &st);
+		assert_true(st.replies_queued <= 1024);
+		assert_true(st.reply_bytes_queued <= 64 * 1024 + 512);
+	}
+	assert_true(off < one * count);		/* the agent stopped reading */
+	while (got < count) {
+		if (off < one * count) {
+			ssize_t w = send(fd, flood + off, one * count - off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (w > 0)
+				off += (size_t)w;
+		}
+		assert_true(read_line(fd, line, sizeof(line)));
+		assert_non_null(strstr(line, "\"ok\":true,\"id\""));
+		got++;
+	}
+	free(flood);
+	close(fd);
+	close_pos();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +566,10 @@ int main(void)
 		cmocka_unit_test(test_stalled_client),
 		cmocka_unit_test(test_commit_inside_submit),
 		cmocka_unit_test(test_socket_mode),
+		cmocka_unit_test(test_commit_fails_inside_submit),
+		cmocka_unit_test(test_auth_request_parser),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_backpressure_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
