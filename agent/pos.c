@@ -102,6 +102,9 @@ static void conn_close(struct conn *c);
 static const char spool_error_text[] =
 	"{\"ok\":false,\"error\":\"spool_error\","
 	"\"message\":\"the event could not be stored; retry\"}\n";
+static const char spool_unknown_text[] =
+	"{\"ok\":false,\"error\":\"spool_unknown\","
+	"\"message\":\"the event may have been stored; resend it with the same txn_id/request_id\"}\n";
 static const char spool_full_text[] =
 	"{\"ok\":false,\"error\":\"spool_full\","
 	"\"message\":\"the gateway's disk is full; retry later\"}\n";
@@ -778,7 +781,8 @@ void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq)
 
 void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err)
 {
-	const char *text = err == -ENOSPC ? spool_full_text : spool_error_text;
+	const char *text = err == -ENOSPC ? spool_full_text
+			   : err == -SL_SPOOL_EUNKNOWN ? spool_unknown_text : spool_error_text;
 
 	for (struct conn *c = pos->conns; c; c = c->next)
 		for (struct reply *r = c->head; r; r = r->next)
