@@ -310,6 +310,13 @@ int sl_spool__inspect(const char *db_path, const char *wal_path, char *reason, s
 		ret = 1;
 		goto out;
 	}
+	if (w.valid && w.last_commit && d.size == 0) {
+		/* SQLite deletes the WAL of an empty database file */
+		snprintf(reason, len, "empty database file beside a WAL of %zu committed frames",
+			 w.last_commit);
+		ret = 1;
+		goto out;
+	}
 	if (w.valid && w.last_commit) {
 		/* every page of the committed database: in the WAL or in the file */
 		uint32_t missing = 0;
