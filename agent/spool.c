@@ -37,6 +37,7 @@
 #define SPOOL_ROW_OVERHEAD 64   /* record header, cell pointer, index entry */
 #define SPOOL_WAL_MAX_PAGES 1000
 #define SPOOL_WAL_MIN_PAGES 64
+#define SPOOL_WAL_FS_MIN_PAGES 16      /* floor of the WAL bound a small file system sets */
 #define SPOOL_REDO_MAX 65536           /* rolled-back deletes remembered; beyond: rewind */
 #define SPOOL_RETRY_MIN_MS 100         /* first retry of a failed commit of deletes */
 #define SPOOL_RETRY_MAX_MS 5000
@@ -308,6 +309,25 @@ static int spool_delete_row(struct sl_spool *sp, int64_t rowid);
 
 /* ---- headroom on the file system ---- */
 
+/* statvfs of the spool's file system: the file, or its directory before
+ * the file exists. */
+static int spool_statvfs(const struct sl_spool *sp, struct statvfs *vfs)
+{
+	char dir[PATH_MAX], *slash;
+
+	if (statvfs(sp->path, vfs) == 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", sp->path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return statvfs(dir, vfs) < 0 ? -errno : 0;
+}
+
 /* Allocates the reserve file; 0 or -errno (-ENOSPC: no room for it). */
 static int spool_reserve_take(struct sl_spool *sp)
 {
@@ -339,18 +359,24 @@ static bool spool_reserve_release(struct sl_spool *sp)
 	return true;
 }
 
-/* Measures the free space: takes the reserve again once twice its size is
- * free, and sets fs_low while less than its size is free or the reserve is
- * not held. */
+/*
+ * Measures the headroom: the file system's free space plus the free pages
+ * inside the database (appends reuse them before the file grows). Appends
+ * are refused (fs_low) while it is under the reserve's size, or under twice
+ * that while the reserve is given back, or while the file system has less
+ * than half the reserve free (room for the WAL, bounded to that). The
+ * reserve is taken again once twice its size is free.
+ */
 static void spool_fs_check(struct sl_spool *sp, uint64_t now_ms)
 {
 	struct statvfs vfs;
-	uint64_t avail;
+	uint64_t avail, headroom;
+	int64_t free_pages = 0;
 	int rc;
 
 	sp->fs_checked_ms = now_ms;
 	sp->fs_appended = 0;
-	if (statvfs(sp->path, &vfs) < 0)
+	if (spool_statvfs(sp, &vfs) < 0)
 		return; /* keep the last verdict */
 	avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
 	if (!sp->reserve_held && avail >= 2 * sp->reserve_bytes) {
@@ -365,17 +391,21 @@ static void spool_fs_check(struct sl_spool *sp, uint64_t now_ms)
 			return;
 		}
 	}
-	sp->fs_low = !sp->reserve_held || avail < sp->reserve_bytes;
+	if (sp->st[ST_FREELIST] && spool_step_int(sp, ST_FREELIST, &free_pages) < 0)
+		free_pages = 0;
+	headroom = avail + (uint64_t)(free_pages > 0 ? free_pages : 0) * sp->page_size;
+	sp->fs_low = headroom < (sp->reserve_held ? 1 : 2) * sp->reserve_bytes ||
+		     avail < sp->reserve_bytes / 2;
 }
 
-/* At open: the reserve is 1/16 of the file system, within 64 KiB..8 MiB. An
- * existing reserve file is taken over without needing new space. */
-static void spool_fs_open(struct sl_spool *sp)
+/* Before opening: the reserve is 1/16 of the file system, within
+ * 64 KiB..8 MiB (0 if the file system cannot be measured). */
+static void spool_fs_size(struct sl_spool *sp)
 {
 	struct statvfs vfs;
 	uint64_t total;
 
-	if (statvfs(sp->path, &vfs) < 0)
+	if (spool_statvfs(sp, &vfs) < 0)
 		return; /* no reserve */
 	total = (uint64_t)vfs.f_blocks * (uint64_t)vfs.f_frsize;
 	sp->reserve_bytes = total / 16;
@@ -383,6 +413,14 @@ static void spool_fs_open(struct sl_spool *sp)
 		sp->reserve_bytes = SPOOL_RESERVE_MIN;
 	if (sp->reserve_bytes > SPOOL_RESERVE_MAX)
 		sp->reserve_bytes = SPOOL_RESERVE_MAX;
+}
+
+/* After opening: an existing reserve file is taken over without needing
+ * new space; else one is made if there is room. */
+static void spool_fs_open(struct sl_spool *sp)
+{
+	if (!sp->reserve_bytes)
+		return;
 	if (access(sp->reserve_path, F_OK) == 0)
 		(void)spool_reserve_take(sp);
 	spool_fs_check(sp, sl_mono_ms());
@@ -588,6 +626,14 @@ static int spool_set_pragmas(struct sl_spool *sp, enum sl_spool_sync sync)
 		wal_pages = (int64_t)(sp->cap_bytes / sp->page_size / 8);
 	if (wal_pages < SPOOL_WAL_MIN_PAGES)
 		wal_pages = SPOOL_WAL_MIN_PAGES;
+	/* and at most half the reserve: on a full disk, a checkpoint (which may
+	 * grow the database by the WAL's pages) and the next frames must fit in
+	 * the reserve given back */
+	if (sp->reserve_bytes && (int64_t)(sp->reserve_bytes / sp->page_size / 2) < wal_pages) {
+		wal_pages = (int64_t)(sp->reserve_bytes / sp->page_size / 2);
+		if (wal_pages < SPOOL_WAL_FS_MIN_PAGES)
+			wal_pages = SPOOL_WAL_FS_MIN_PAGES;
+	}
 
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA synchronous=%s; PRAGMA wal_autocheckpoint=%" PRId64 ";"
@@ -924,6 +970,8 @@ int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg,
 	sp->commit_ms = cfg->commit_ms ? cfg->commit_ms : SL_SPOOL_DEFAULT_COMMIT_MS;
 	sp->commit_max = cfg->commit_max ? cfg->commit_max : SL_SPOOL_DEFAULT_COMMIT_MAX;
 
+	spool_fs_size(sp);
+
 	/* damage SQLite would not see, or would make worse, first: then
 	 * SQLite's own checks */
 	rc = sl_spool__inspect(cfg->path, wal, rec->reason, sizeof(rec->reason));
@@ -1228,6 +1276,10 @@ err_rollback:
 	/* the disk is full: give the reserve back so that the deletes and the
 	 * checkpoint find room, and retry at once */
 	released = err == -ENOSPC && spool_reserve_release(sp);
+	if (released)
+		/* and move the WAL's pages into the database: a complete
+		 * checkpoint lets the next commit write the WAL from its start */
+		(void)spool_exec(sp->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (sp->nredo)
 		spool_schedule_retry(sp, released);
 	return err;
