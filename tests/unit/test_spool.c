@@ -542,8 +542,12 @@ static void make_spool(const char *path, int n)
 	memset(payload, 'x', sizeof(payload));
 	for (int i = 0; i < n; i++) {
 		char id[32];
+		int k;
 
+		/* a payload names its id, as every event does (salvage checks it) */
 		snprintf(id, sizeof(id), "r-%d", i);
+		k = snprintf(payload, sizeof(payload), "{\"id\":\"%s\",", id);
+		payload[k] = 'x';
 		assert_true(sl_spool_append(sp, i % 2 ? SL_CLASS_PRESENCE : SL_CLASS_PURCHASE, id,
 					    "t", payload, sizeof(payload)) > 0);
 	}
@@ -564,17 +568,41 @@ static void overwrite(const char *path, off_t off, size_t len)
 	close(fd);
 }
 
-static void expect_recovery(struct fixture *f)
+/* A salvaged row: its payload still names its id. */
+static int check_salvaged(const struct sl_spool_row *row, void *ctx)
+{
+	char needle[48];
+
+	(*(size_t *)ctx)++;
+	snprintf(needle, sizeof(needle), "{\"id\":\"%s\",", row->id);
+	assert_true(row->len > strlen(needle));
+	assert_memory_equal(row->payload, needle, strlen(needle));
+	return 0;
+}
+
+/* Opens a damaged spool: moved aside, between lo and hi rows salvaged (the
+ * report and the fresh spool agree), and the fresh file is sound. */
+static void expect_recovery(struct fixture *f, uint64_t lo, uint64_t hi)
 {
 	struct sl_spool_cfg cfg = cfg_for(f->path);
+	struct sl_spool_cursor cur = { 0 };
+	struct sl_spool_recovery rec;
 	struct sl_spool_stats st;
-	struct sl_spool *sp;
+	struct sl_spool *sp = NULL;
 	struct stat sb;
+	size_t n = 0;
 
-	sp = open_ok(&cfg, true);
+	assert_int_equal(sl_spool_open(&sp, &cfg, &rec), 0);
+	assert_true(rec.damaged);
+	assert_true(rec.reason[0]);
+	assert_non_null(strstr(rec.moved_to, ".corrupt-"));
+	print_message("recovered %" PRIu64 " rows (%s; %" PRIu64 " bad records, %" PRIu64
+		      " bad pages)\n", rec.rows, rec.reason, rec.rows_bad, rec.pages_bad);
 	assert_true(has_corrupt_file(f->dir));
 	assert_int_equal(sl_spool_stats(sp, &st), 0);
-	assert_int_equal(st.depth, 0);
+	assert_int_equal(st.depth, rec.rows);
+	assert_true(rec.rows >= lo && rec.rows <= hi);
+	assert_int_equal(sl_spool_fetch(sp, &cur, 100000, check_salvaged, &n), (int)rec.rows);
 	assert_true(append_str(sp, SL_CLASS_PURCHASE, "after", "{}") > 0);
 	commit_ok(sp);
 	sl_spool_close(sp);
@@ -584,7 +612,7 @@ static void expect_recovery(struct fixture *f)
 	/* and the fresh file is fine next time */
 	sp = open_ok(&cfg, false);
 	assert_int_equal(sl_spool_stats(sp, &st), 0);
-	assert_int_equal(st.depth, 1);
+	assert_int_equal(st.depth, rec.rows + 1);
 	sl_spool_close(sp);
 }
 
@@ -594,7 +622,7 @@ static void test_corrupt_header(void **state)
 
 	make_spool(f->path, 50);
 	overwrite(f->path, 0, 100);
-	expect_recovery(f);
+	expect_recovery(f, 50, 50);
 }
 
 static void test_corrupt_truncated(void **state)
@@ -606,7 +634,7 @@ static void test_corrupt_truncated(void **state)
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_true(sb.st_size > 64 * 4096);
 	assert_int_equal(truncate(f->path, sb.st_size / 2 + 1234), 0);
-	expect_recovery(f);
+	expect_recovery(f, 60, 140);
 }
 
 static void test_corrupt_btree_page(void **state)
@@ -616,7 +644,7 @@ static void test_corrupt_btree_page(void **state)
 	make_spool(f->path, 200);
 	overwrite(f->path, 4096 * 3, 4096); /* a b-tree page of the table */
 	overwrite(f->path, 4096 * 40, 4096);
-	expect_recovery(f);
+	expect_recovery(f, 190, 199);
 }
 
 static void test_corrupt_wal_moved_too(void **state)
@@ -632,7 +660,7 @@ static void test_corrupt_wal_moved_too(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "garbage", 7), 7);
 	close(fd);
-	expect_recovery(f);
+	expect_recovery(f, 10, 10);
 	/* the WAL went aside with its database, none is left behind */
 	DIR *d = opendir(f->dir);
 	struct dirent *de;
@@ -646,6 +674,84 @@ static void test_corrupt_wal_moved_too(void **state)
 	assert_true(moved_wal);
 }
 
+/* After a crash everything is in the WAL; the database file then lost its
+ * content (truncated to 0 bytes): SQLite would delete the WAL. The spool
+ * sees it first, keeps both files, and rebuilds every row from the WAL. */
+static void crash_child(const struct sl_spool_cfg *cfg, int n)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sl_spool *csp = NULL;
+
+		if (sl_spool_open(&csp, cfg, NULL) < 0)
+			_exit(2);
+		for (int i = 0; i < n; i++) {
+			char id[32], payload[300];
+			int k;
+
+			snprintf(id, sizeof(id), "w-%d", i);
+			memset(payload, 'p', sizeof(payload));
+			k = snprintf(payload, sizeof(payload), "{\"id\":\"%s\",", id);
+			payload[k] = 'p';
+			if (sl_spool_append(csp, SL_CLASS_PURCHASE, id, "purchase", payload,
+					    sizeof(payload)) <= 0)
+				_exit(3);
+			if (i % 20 == 19 && sl_spool_commit(csp) <= 0)
+				_exit(4);
+		}
+		_exit(0); /* no close, no checkpoint */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_wal_only_empty_db(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_spool_cfg cfg = cfg_for(f->path);
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+
+	cfg.sync = SL_SPOOL_SYNC_FULL;
+	crash_child(&cfg, 400);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 100 * 4096);
+	assert_int_equal(truncate(f->path, 0), 0);
+	expect_recovery(f, 400, 400);
+}
+
+/* A byte flipped in a WAL frame in the middle: SQLite would stop there and
+ * drop every later transaction without a word. */
+static void test_wal_chain_broken(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_spool_cfg cfg = cfg_for(f->path);
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+	off_t frames, off;
+	unsigned char b;
+	int fd;
+
+	crash_child(&cfg, 400);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	frames = (sb.st_size - 32) / (24 + 4096);
+	assert_true(frames > 20);
+	off = 32 + (frames / 2) * (24 + 4096) + 24 + 3000;
+	fd = open(wal, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x5a;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+	expect_recovery(f, 380, 400);
+}
+
 static void test_foreign_database(void **state)
 {
 	struct fixture *f = *state;
@@ -655,7 +761,7 @@ static void test_foreign_database(void **state)
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE events(x); INSERT INTO events VALUES(1);",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	expect_recovery(f);
+	expect_recovery(f, 0, 0);
 }
 
 static void test_empty_file_is_fresh(void **state)
@@ -1173,6 +1279,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_btree_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_wal_moved_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_only_empty_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_chain_broken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file_is_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_overflow_rules, setup, teardown),
