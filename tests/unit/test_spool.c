@@ -1118,6 +1118,138 @@ static void test_disk_full_tmpfs(void **state)
 	sl_spool_close(sp);
 }
 
+/* ---- a VFS that fails xSync on demand (as fdatasync returning EIO) ---- */
+
+static bool vfs_fail_sync;
+static sqlite3_vfs faulty_vfs;
+static sqlite3_vfs *real_vfs;
+
+struct ffile {
+	sqlite3_file base;
+	sqlite3_file *real; /* right after this struct */
+};
+
+#define REAL(f) (((struct ffile *)(f))->real)
+
+static int f_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
+static int f_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xRead(REAL(f), b, n, o); }
+static int f_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xWrite(REAL(f), b, n, o); }
+static int f_truncate(sqlite3_file *f, sqlite3_int64 sz) { return REAL(f)->pMethods->xTruncate(REAL(f), sz); }
+static int f_sync(sqlite3_file *f, int flags)
+{
+	if (vfs_fail_sync)
+		return SQLITE_IOERR_FSYNC;
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+static int f_size(sqlite3_file *f, sqlite3_int64 *sz) { return REAL(f)->pMethods->xFileSize(REAL(f), sz); }
+static int f_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
+static int f_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int f_reserved(sqlite3_file *f, int *r) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r); }
+static int f_fctl(sqlite3_file *f, int op, void *a) { return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
+static int f_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int f_devchar(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+static int f_shmmap(sqlite3_file *f, int i, int sz, int ext, void volatile **pp) { return REAL(f)->pMethods->xShmMap(REAL(f), i, sz, ext, pp); }
+static int f_shmlock(sqlite3_file *f, int o, int n, int fl) { return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl); }
+static void f_shmbarrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static int f_shmunmap(sqlite3_file *f, int del) { return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
+static int f_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp) { return REAL(f)->pMethods->xFetch(REAL(f), o, n, pp); }
+static int f_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p) { return REAL(f)->pMethods->xUnfetch(REAL(f), o, p); }
+
+static const sqlite3_io_methods faulty_io = {
+	3, f_close, f_read, f_write, f_truncate, f_sync, f_size, f_lock, f_unlock, f_reserved,
+	f_fctl, f_sector, f_devchar, f_shmmap, f_shmlock, f_shmbarrier, f_shmunmap, f_fetch,
+	f_unfetch,
+};
+
+static int faulty_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out)
+{
+	struct ffile *ff = (struct ffile *)file;
+	int rc;
+
+	(void)vfs;
+	ff->real = (sqlite3_file *)(ff + 1);
+	rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out);
+	ff->base.pMethods = ff->real->pMethods ? &faulty_io : NULL;
+	return rc;
+}
+
+static void faulty_register(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	faulty_vfs = *real_vfs;
+	faulty_vfs.zName = "faulty";
+	faulty_vfs.szOsFile = (int)sizeof(struct ffile) + real_vfs->szOsFile;
+	faulty_vfs.xOpen = faulty_open;
+	vfs_fail_sync = false;
+	assert_int_equal(sqlite3_vfs_register(&faulty_vfs, 1), SQLITE_OK);
+}
+
+static void faulty_unregister(void)
+{
+	sqlite3_vfs_unregister(&faulty_vfs);
+	sqlite3_vfs_register(real_vfs, 1);
+}
+
+/* Deletes whose commit fails (the sync: outcome unknown) are not lost, not
+ * counted, not re-sent, and committed by a retry the spool schedules itself;
+ * an append in a batch whose sync failed is reported as unknown. */
+static void test_delete_commit_retry(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_spool_cfg cfg = cfg_for(f->path);
+	struct sl_spool_cursor cur = { 0 };
+	struct sl_spool_stats st;
+	struct sl_spool *sp;
+	struct got g = { 0 }, again = { 0 };
+	int64_t seq;
+	int due;
+
+	faulty_register();
+	cfg.sync = SL_SPOOL_SYNC_FULL;
+	sp = open_ok(&cfg, false);
+	for (int i = 0; i < 10; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "d-%d", i);
+		assert_true(append_str(sp, SL_CLASS_PURCHASE, id, "{}") > 0);
+	}
+	assert_int_equal(commit_ok(sp), 10);
+	assert_int_equal(sl_spool_fetch(sp, &cur, 10, collect, &g), 10);
+	for (size_t i = 0; i < 10; i++)
+		assert_int_equal(sl_spool_delete(sp, g.rowid[i]), 0);
+
+	vfs_fail_sync = true;
+	assert_int_equal(sl_spool_commit(sp), -SL_SPOOL_EUNKNOWN);
+	assert_int_equal(sl_spool_stats(sp, &st), 0);
+	assert_int_equal(st.depth, 10);
+	assert_int_equal(st.deleted_by_class[SL_CLASS_PURCHASE], 0);
+	assert_int_equal(st.deletes_pending, 10);
+	/* the rows are not handed out again: the broker has them */
+	assert_int_equal(sl_spool_fetch(sp, &cur, 10, collect, &again), 0);
+	/* a retry is scheduled, after a backoff */
+	due = sl_spool_commit_due_in_ms(sp, sl_mono_ms());
+	assert_true(due > 0 && due <= 100);
+
+	/* a new event in a batch whose sync fails: unknown outcome */
+	seq = append_str(sp, SL_CLASS_PURCHASE, "during", "{}");
+	assert_true(seq > 0);
+	assert_int_equal(sl_spool_commit(sp), -SL_SPOOL_EUNKNOWN);
+
+	vfs_fail_sync = false;
+	for (int i = 0; sl_spool_commit_due_in_ms(sp, sl_mono_ms()) != 0; i++) {
+		assert_true(i < 1000);
+		usleep(10000);
+	}
+	assert_true(sl_spool_commit(sp) >= 0);
+	assert_int_equal(sl_spool_stats(sp, &st), 0);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(st.deleted_by_class[SL_CLASS_PURCHASE], 10);
+	assert_int_equal(st.deletes_pending, 0);
+	assert_int_equal(sl_spool_commit_due_in_ms(sp, sl_mono_ms()), -1);
+	sl_spool_close(sp);
+	faulty_unregister();
+}
+
 /* Another process holding the write lock: -EBUSY, then the spool goes on. */
 static void test_busy(void **state)
 {
@@ -1287,6 +1419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cap_eviction_respects_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_tmpfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_commit_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_bounded, setup, teardown),
