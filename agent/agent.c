@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +62,11 @@ struct sl_agent {
 	int64_t last_seq;		/* last sequence handed out by the spool */
 	uint64_t in[SL_CLASS__COUNT];	/* events accepted since start */
 	uint64_t commit_errors;
+	/* a run of failed commits is logged once when it starts and once when
+	 * it ends (a failing disk fails every commit, every commit_ms) */
+	int commit_err;			/* -errno of the run, 0 = commits succeed */
+	uint64_t commit_err_since_ms;
+	uint64_t commit_err_count;	/* failed commits in the run */
 	uint64_t started_us;
 	char key_ids[2 * SL_KID_MAX + 2];
 	char kcv[2][SL_KCV_LEN];		/* key check values: current, next ("") */
@@ -70,14 +76,34 @@ struct sl_agent {
 
 /* ---- spool commits ---------------------------------------------------- */
 
+static const char *commit_err_reply(int err)
+{
+	if (err == -ENOSPC)
+		return "spool_full";
+	return err == -SL_SPOOL_EUNKNOWN ? "spool_unknown" : "spool_error";
+}
+
 static void commit_now(struct sl_agent *ag)
 {
 	int64_t durable = sl_spool_commit(ag->spool);
 
 	if (durable < 0) {
 		ag->commit_errors++;
-		sl_err("spool commit failed: %s; the POS gets %s for the events of this batch",
-		       strerror((int)-durable), durable == -ENOSPC ? "spool_full" : "spool_error");
+		ag->commit_err_count++;
+		if (ag->commit_err != (int)durable) {
+			if (durable == -SL_SPOOL_EUNKNOWN)
+				sl_err("spool commit failed: syncing the WAL to disk failed; the POS gets "
+				       "spool_unknown for the events of the batch (they may reappear after "
+				       "a crash: resend with the same txn_id/request_id); further failures "
+				       "are counted, not logged");
+			else
+				sl_err("spool commit failed: %s; the POS gets %s for the events of the "
+				       "batch, PUBACK deletes are retried; further failures are counted, "
+				       "not logged", strerror((int)-durable), commit_err_reply((int)durable));
+			if (!ag->commit_err)
+				ag->commit_err_since_ms = sl_mono_ms();
+			ag->commit_err = (int)durable;
+		}
 #ifdef CONFIG_SL_POS
 		if (ag->pos)
 			sl_pos_commit_failed(ag->pos, ag->last_seq, (int)durable);
@@ -89,6 +115,12 @@ static void commit_now(struct sl_agent *ag)
 			sl_loop_stop(ag->loop);
 		}
 		return;
+	}
+	if (ag->commit_err) {
+		sl_warn("spool commits succeed again, after %" PRIu64 " failed in %.1f s",
+			ag->commit_err_count, (double)(sl_mono_ms() - ag->commit_err_since_ms) / 1e3);
+		ag->commit_err = 0;
+		ag->commit_err_count = 0;
 	}
 #ifdef CONFIG_SL_POS
 	if (ag->pos)
@@ -189,6 +221,9 @@ static void status_json(void *ctx, struct sl_jw *w)
 	sl_jw_kv_uint(w, "bytes", ss.bytes);
 	sl_jw_kv_uint(w, "cap_bytes", ss.cap_bytes);
 	sl_jw_kv_uint(w, "commit_errors", ag->commit_errors);
+	sl_jw_kv_uint(w, "deletes_pending", ss.deletes_pending);
+	sl_jw_key(w, "disk_low");
+	sl_jw_bool(w, ss.disk_low);
 	sl_jw_obj_end(w);
 
 	sl_jw_key(w, "events");
@@ -197,7 +232,7 @@ static void status_json(void *ctx, struct sl_jw *w)
 		sl_jw_key(w, sl_event_class_name((enum sl_event_class)c));
 		sl_jw_obj_begin(w);
 		sl_jw_kv_uint(w, "in", ag->in[c]);
-		sl_jw_kv_uint(w, "out", ps.published[c]);
+		sl_jw_kv_uint(w, "out", ss.deleted_by_class[c]);	/* durable deletes after PUBACK */
 		sl_jw_kv_uint(w, "queued", ss.depth_by_class[c]);
 		sl_jw_kv_uint(w, "dropped", ss.dropped_by_class[c]);
 		sl_jw_obj_end(w);
@@ -429,7 +464,7 @@ static int modules_open(struct sl_agent *ag)
 {
 	const struct sl_config *cfg = ag->cfg;
 	char path[PATH_MAX], err[512] = "";
-	bool recovered = false;
+	struct sl_spool_recovery rec;
 	int rc;
 
 	rc = keys_load(cfg, &ag->kr, err, sizeof(err));
@@ -461,14 +496,18 @@ static int modules_open(struct sl_agent *ag)
 			.commit_max = (uint32_t)cfg->spool_commit_max,
 		};
 
-		rc = sl_spool_open(&ag->spool, &sc, &recovered);
+		rc = sl_spool_open(&ag->spool, &sc, &rec);
 		if (rc < 0) {
 			sl_err("spool %s: %s", path, strerror(-rc));
 			return rc;
 		}
-		if (recovered)
-			sl_err("spool %s was damaged: moved aside as spool.db.corrupt-* and "
-			       "replaced by an empty one; events in it were not sent", path);
+		if (rec.damaged)
+			sl_err("spool %s was damaged (%s): moved aside as %s (and -wal); recovered "
+			       "%" PRIu64 " events into a fresh spool (%" PRIu64 " pages and %" PRIu64
+			       " WAL frames read; unreadable: %" PRIu64 " records, %" PRIu64
+			       " pages, %" PRIu64 " WAL frames)", path, rec.reason, rec.moved_to,
+			       rec.rows, rec.pages, rec.wal_frames, rec.rows_bad, rec.pages_bad,
+			       rec.wal_frames_bad);
 	}
 
 	rc = sl_publisher_open(&ag->pub, ag->loop, cfg, ag->spool, ag->key_ids, ag->key_checks,

@@ -150,6 +150,9 @@ static void idle_arm(struct sl_pos *pos);
 static const char spool_error_text[] =
 	"{\"ok\":false,\"error\":\"spool_error\","
 	"\"message\":\"the event could not be stored; retry\"}\n";
+static const char spool_unknown_text[] =
+	"{\"ok\":false,\"error\":\"spool_unknown\","
+	"\"message\":\"the event may have been stored; resend it with the same txn_id/request_id\"}\n";
 static const char spool_full_text[] =
 	"{\"ok\":false,\"error\":\"spool_full\","
 	"\"message\":\"the gateway's disk is full; retry later\"}\n";
@@ -1132,7 +1135,8 @@ void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq)
 
 void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err)
 {
-	const char *text = err == -ENOSPC ? spool_full_text : spool_error_text;
+	const char *text = err == -ENOSPC ? spool_full_text
+			   : err == -SL_SPOOL_EUNKNOWN ? spool_unknown_text : spool_error_text;
 
 	if (upto_seq > pos->failed_upto) {
 		pos->failed_upto = upto_seq;

@@ -88,7 +88,9 @@ void sl_pos_close(struct sl_pos *pos);
 /* Events up to durable_seq are committed: send their replies. */
 void sl_pos_committed(struct sl_pos *pos, int64_t durable_seq);
 /* The commit covering events up to upto_seq failed with err: they get
- * spool_full when the disk is full (-ENOSPC), else spool_error. */
+ * spool_full when the disk is full (-ENOSPC), spool_unknown when the batch
+ * was written but its sync failed (-SL_SPOOL_EUNKNOWN: it may reappear after
+ * a crash), else spool_error. */
 void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err);
 
 void sl_pos_stats(const struct sl_pos *pos, struct sl_pos_stats *out);

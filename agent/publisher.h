@@ -27,7 +27,7 @@ struct sl_publisher_stats {
 	char last_error[256];		/* "" if none since the last connect */
 	uint64_t reconnects;		/* connection attempts after the first */
 	uint64_t inflight;		/* published, PUBACK pending */
-	uint64_t published[SL_CLASS__COUNT];	/* PUBACKed (rows deleted) */
+	uint64_t published[SL_CLASS__COUNT];	/* PUBACKed (deletes queued; durable ones: sl_spool_stats()) */
 	int64_t last_ack_us;		/* wall clock of the last PUBACK, 0 = none */
 };
 

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "spool_salvage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,13 @@
 #define SPOOL_ROW_OVERHEAD 64   /* record header, cell pointer, index entry */
 #define SPOOL_WAL_MAX_PAGES 1000
 #define SPOOL_WAL_MIN_PAGES 64
+#define SPOOL_WAL_FS_MIN_PAGES 16      /* floor of the WAL bound a small file system sets */
+#define SPOOL_REDO_MAX 65536           /* rolled-back deletes remembered; beyond: rewind */
+#define SPOOL_RETRY_MIN_MS 100         /* first retry of a failed commit of deletes */
+#define SPOOL_RETRY_MAX_MS 5000
+#define SPOOL_RESERVE_MIN (64u * 1024u)        /* headroom kept on the file system, */
+#define SPOOL_RESERVE_MAX (8u * 1024u * 1024u) /* 1/16 of its size within these bounds */
+#define SPOOL_FS_CHECK_MS 1000         /* statvfs at least this often while appending */
 
 static const struct {
 	const char *name;
@@ -122,6 +131,29 @@ struct sl_spool {
 
 	int txn_err;             /* -errno: SQLite lost a transaction holding appends; next commit reports it */
 	uint64_t used_bound;     /* >= bytes of pages in use; 0 = unknown, measure */
+
+	/* PUBACK deletes: those of the open transaction, and those a failed
+	 * commit rolled back, which the next commit applies again (the rows
+	 * were acknowledged by the broker: sending them again is not needed). */
+	int64_t *txn_del;        /* rowids deleted in the open transaction */
+	size_t txn_ndel, txn_del_cap;
+	uint64_t txn_deleted[SL_CLASS__COUNT]; /* PUBACK deletes per class in the open transaction */
+	uint64_t deleted[SL_CLASS__COUNT];     /* durable PUBACK deletes since open */
+	int64_t *redo;           /* deletes to apply again; never more than SPOOL_REDO_MAX */
+	size_t nredo, redo_cap;
+	uint64_t retry_at_ms;    /* sl_mono_ms() when the deletes are retried */
+	unsigned retry_streak;   /* failed commits in a row (backoff) */
+
+	/* Headroom on the file system (docs/spool.md "Disk full"): a reserve
+	 * file given back when the disk is full, and appends refused while
+	 * less than reserve_bytes are free. */
+	char *path;              /* the database file */
+	char *reserve_path;      /* {path}.reserve */
+	uint64_t reserve_bytes;
+	bool reserve_held;       /* the reserve file holds reserve_bytes */
+	bool fs_low;             /* less than reserve_bytes free (or the reserve was given back) */
+	uint64_t fs_checked_ms;  /* last statvfs */
+	uint64_t fs_appended;    /* bytes appended since */
 };
 
 const char *sl_event_class_name(enum sl_event_class c)
@@ -272,6 +304,128 @@ static int spool_used_bytes(struct sl_spool *sp, uint64_t *ret)
 	return 0;
 }
 
+static void spool_schedule_retry(struct sl_spool *sp, bool now);
+static int spool_delete_row(struct sl_spool *sp, int64_t rowid);
+
+/* ---- headroom on the file system ---- */
+
+/* statvfs of the spool's file system: the file, or its directory before
+ * the file exists. */
+static int spool_statvfs(const struct sl_spool *sp, struct statvfs *vfs)
+{
+	char dir[PATH_MAX], *slash;
+
+	if (statvfs(sp->path, vfs) == 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", sp->path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return statvfs(dir, vfs) < 0 ? -errno : 0;
+}
+
+/* Allocates the reserve file; 0 or -errno (-ENOSPC: no room for it). */
+static int spool_reserve_take(struct sl_spool *sp)
+{
+	int fd, rc;
+
+	fd = open(sp->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = posix_fallocate(fd, 0, (off_t)sp->reserve_bytes);
+	close(fd);
+	if (rc) {
+		(void)unlink(sp->reserve_path);
+		return rc == EDQUOT ? -ENOSPC : -rc;
+	}
+	sp->reserve_held = true;
+	return 0;
+}
+
+/* Gives the reserve back to the file system; true if there was one. Appends
+ * stay refused until it could be taken again. */
+static bool spool_reserve_release(struct sl_spool *sp)
+{
+	if (!sp->reserve_held)
+		return false;
+	(void)unlink(sp->reserve_path);
+	sp->reserve_held = false;
+	sp->fs_low = true;
+	sl_debug("spool: disk full: released the %" PRIu64 " KiB reserve", sp->reserve_bytes / 1024);
+	return true;
+}
+
+/*
+ * Measures the headroom: the file system's free space plus the free pages
+ * inside the database (appends reuse them before the file grows). Appends
+ * are refused (fs_low) while it is under the reserve's size, or under twice
+ * that while the reserve is given back, or while the file system has less
+ * than half the reserve free (room for the WAL, bounded to that). The
+ * reserve is taken again once twice its size is free.
+ */
+static void spool_fs_check(struct sl_spool *sp, uint64_t now_ms)
+{
+	struct statvfs vfs;
+	uint64_t avail, headroom;
+	int64_t free_pages = 0;
+	int rc;
+
+	sp->fs_checked_ms = now_ms;
+	sp->fs_appended = 0;
+	if (spool_statvfs(sp, &vfs) < 0)
+		return; /* keep the last verdict */
+	avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+	if (!sp->reserve_held && avail >= 2 * sp->reserve_bytes) {
+		rc = spool_reserve_take(sp);
+		if (rc == 0)
+			avail -= sp->reserve_bytes;
+		else if (rc != -ENOSPC) {
+			/* a file system without room for the idea: no reserve */
+			sl_debug("spool: reserve %s: %s", sp->reserve_path, strerror(-rc));
+			sp->reserve_bytes = 0;
+			sp->fs_low = false;
+			return;
+		}
+	}
+	if (sp->st[ST_FREELIST] && spool_step_int(sp, ST_FREELIST, &free_pages) < 0)
+		free_pages = 0;
+	headroom = avail + (uint64_t)(free_pages > 0 ? free_pages : 0) * sp->page_size;
+	sp->fs_low = headroom < (sp->reserve_held ? 1 : 2) * sp->reserve_bytes ||
+		     avail < sp->reserve_bytes / 2;
+}
+
+/* Before opening: the reserve is 1/16 of the file system, within
+ * 64 KiB..8 MiB (0 if the file system cannot be measured). */
+static void spool_fs_size(struct sl_spool *sp)
+{
+	struct statvfs vfs;
+	uint64_t total;
+
+	if (spool_statvfs(sp, &vfs) < 0)
+		return; /* no reserve */
+	total = (uint64_t)vfs.f_blocks * (uint64_t)vfs.f_frsize;
+	sp->reserve_bytes = total / 16;
+	if (sp->reserve_bytes < SPOOL_RESERVE_MIN)
+		sp->reserve_bytes = SPOOL_RESERVE_MIN;
+	if (sp->reserve_bytes > SPOOL_RESERVE_MAX)
+		sp->reserve_bytes = SPOOL_RESERVE_MAX;
+}
+
+/* After opening: an existing reserve file is taken over without needing
+ * new space; else one is made if there is room. */
+static void spool_fs_open(struct sl_spool *sp)
+{
+	if (!sp->reserve_bytes)
+		return;
+	if (access(sp->reserve_path, F_OK) == 0)
+		(void)spool_reserve_take(sp);
+	spool_fs_check(sp, sl_mono_ms());
+}
+
 /* ---- transaction bookkeeping ---- */
 
 static void spool_txn_clear(struct sl_spool *sp)
@@ -282,16 +436,54 @@ static void spool_txn_clear(struct sl_spool *sp)
 	sp->txn_appends = 0;
 	sp->txn_removals = 0;
 	sp->txn_max_rowid = 0;
+	sp->txn_ndel = 0;
 	memset(sp->txn_depth, 0, sizeof(sp->txn_depth));
 	memset(sp->txn_dropped, 0, sizeof(sp->txn_dropped));
+	memset(sp->txn_deleted, 0, sizeof(sp->txn_deleted));
 }
 
-/* The transaction is gone (rolled back by us or by SQLite): forget its work. */
+/* Appends n rowids to the redo list; false when it would pass SPOOL_REDO_MAX
+ * or memory runs out (the list is then left as it was). */
+static bool spool_redo_add(struct sl_spool *sp, const int64_t *rowids, size_t n)
+{
+	if (!n)
+		return true;
+	if (sp->nredo + n > SPOOL_REDO_MAX)
+		return false;
+	if (sp->nredo + n > sp->redo_cap) {
+		size_t cap = sp->redo_cap ? sp->redo_cap : 256;
+		int64_t *p;
+
+		while (cap < sp->nredo + n)
+			cap *= 2;
+		p = realloc(sp->redo, cap * sizeof(*p));
+		if (!p)
+			return false;
+		sp->redo = p;
+		sp->redo_cap = cap;
+	}
+	memcpy(sp->redo + sp->nredo, rowids, n * sizeof(*rowids));
+	sp->nredo += n;
+	return true;
+}
+
+/*
+ * The transaction is gone (rolled back by us or by SQLite): forget its work.
+ * Its PUBACK deletes go to the redo list, applied again by the next commit;
+ * rows it evicted are back, and so are deleted rows that do not fit the redo
+ * list: cursors must look again (those rows are sent again).
+ */
 static void spool_txn_discard(struct sl_spool *sp)
 {
+	bool rewind = sp->txn_removals > sp->txn_ndel;
+
 	sp->used_bound = 0; /* rolled-back deletes came back */
-	if (sp->txn_removals)
-		sp->gen++; /* deleted rows are back: cursors must look again */
+	if (!spool_redo_add(sp, sp->txn_del, sp->txn_ndel)) {
+		sp->nredo = 0;
+		rewind = true;
+	}
+	if (rewind)
+		sp->gen++;
 	sp->commit_failures++;
 	spool_txn_clear(sp);
 }
@@ -301,6 +493,7 @@ static void spool_txn_applied(struct sl_spool *sp)
 	for (int c = 0; c < SL_CLASS__COUNT; c++) {
 		sp->depth[c] = (uint64_t)((int64_t)sp->depth[c] + sp->txn_depth[c]);
 		sp->dropped[c] += sp->txn_dropped[c];
+		sp->deleted[c] += sp->txn_deleted[c];
 	}
 	if (sp->txn_max_rowid > sp->committed_max)
 		sp->committed_max = sp->txn_max_rowid;
@@ -334,7 +527,11 @@ static int spool_txn_failed(struct sl_spool *sp, int err)
 		if (sp->txn_appends && !sp->txn_err)
 			sp->txn_err = err;
 		spool_txn_discard(sp);
+		if (sp->nredo)
+			spool_schedule_retry(sp, false);
 	}
+	if (err == -ENOSPC)
+		(void)spool_reserve_release(sp);
 	return err;
 }
 
@@ -429,6 +626,14 @@ static int spool_set_pragmas(struct sl_spool *sp, enum sl_spool_sync sync)
 		wal_pages = (int64_t)(sp->cap_bytes / sp->page_size / 8);
 	if (wal_pages < SPOOL_WAL_MIN_PAGES)
 		wal_pages = SPOOL_WAL_MIN_PAGES;
+	/* and at most half the reserve: on a full disk, a checkpoint (which may
+	 * grow the database by the WAL's pages) and the next frames must fit in
+	 * the reserve given back */
+	if (sp->reserve_bytes && (int64_t)(sp->reserve_bytes / sp->page_size / 2) < wal_pages) {
+		wal_pages = (int64_t)(sp->reserve_bytes / sp->page_size / 2);
+		if (wal_pages < SPOOL_WAL_FS_MIN_PAGES)
+			wal_pages = SPOOL_WAL_FS_MIN_PAGES;
+	}
 
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA synchronous=%s; PRAGMA wal_autocheckpoint=%" PRId64 ";"
@@ -595,7 +800,7 @@ static int spool_rename(const char *from, const char *to)
 
 /* Moves path (and -wal, -shm) to path.corrupt-<unix time>[.n]. The WAL goes
  * first: a stale WAL left beside a fresh database would be replayed into it. */
-static int spool_move_aside(const char *path)
+static int spool_move_aside(const char *path, char *moved_to, size_t moved_len)
 {
 	static const char *const sfx[] = { "-wal", "-shm", "" };
 	char dst[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
@@ -636,47 +841,184 @@ static int spool_move_aside(const char *path)
 		(void)fsync(fd);
 		close(fd);
 	}
+	snprintf(moved_to, moved_len, "%s", dst);
 	sl_debug("spool: damaged database moved aside");
 	return 0;
 }
 
-int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg, bool *ret_recovered)
-{
+/* ---- salvage ---- */
+
+struct salvage_ctx {
 	struct sl_spool *sp;
-	bool recovered = false;
+	sqlite3_stmt *ins;
+	uint64_t rows, rows_bad, in_txn;
+	int err;
+};
+
+/* A record found in the damaged file: checked, then copied with its rowid. */
+static int salvage_row(const struct spool_salvage_row *r, void *arg)
+{
+	struct salvage_ctx *c = arg;
+	char needle[80];
+	int rc;
+
+	/* what a spool row always is; its payload names its id */
+	if (r->rowid <= 0 || r->cls < 0 || r->cls >= SL_CLASS__COUNT ||
+	    r->prio != spool_classes[r->cls].prio || !r->id_len || r->id_len > 64 ||
+	    !r->type_len || r->type_len > 64 || r->len > SL_SPOOL_MAX_PAYLOAD ||
+	    memchr(r->id, '\0', r->id_len) || memchr(r->type, '\0', r->type_len) ||
+	    snprintf(needle, sizeof(needle), "\"id\":\"%.*s\"", (int)r->id_len, r->id) < 0 ||
+	    !memmem(r->payload, r->len, needle, strlen(needle))) {
+		c->rows_bad++;
+		return 0;
+	}
+	sqlite3_bind_int64(c->ins, 1, r->rowid);
+	sqlite3_bind_int64(c->ins, 2, r->prio);
+	sqlite3_bind_int64(c->ins, 3, r->cls);
+	sqlite3_bind_text(c->ins, 4, r->id, (int)r->id_len, SQLITE_STATIC);
+	sqlite3_bind_text(c->ins, 5, r->type, (int)r->type_len, SQLITE_STATIC);
+	sqlite3_bind_int64(c->ins, 6, r->created_us);
+	sqlite3_bind_blob64(c->ins, 7, r->len ? r->payload : "", r->len, SQLITE_STATIC);
+	rc = sqlite3_step(c->ins);
+	sqlite3_clear_bindings(c->ins);
+	sqlite3_reset(c->ins);
+	if (rc != SQLITE_DONE) {
+		c->err = spool_errno(c->sp->db, rc);
+		return c->err;
+	}
+	c->rows += (uint64_t)sqlite3_changes(c->sp->db); /* 0: the same rowid seen before */
+	/* commit now and then so that the WAL is checkpointed */
+	if (++c->in_txn >= 4096) {
+		c->in_txn = 0;
+		rc = spool_exec(c->sp->db, "COMMIT; BEGIN IMMEDIATE");
+		if (rc < 0) {
+			c->err = rc;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Copies the readable events of the damaged files at `from` (+ "-wal") into
+ * the fresh spool sp, then reloads its counters. */
+static int spool_salvage(struct sl_spool *sp, const char *from, struct sl_spool_recovery *rec)
+{
+	struct salvage_ctx c = { .sp = sp };
+	struct spool_salvage_stats st = { 0 };
+	char wal[PATH_MAX];
+	int rc, rc2;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", from) >= (int)sizeof(wal))
+		return -ENAMETOOLONG;
+	rc = sqlite3_prepare_v2(sp->db, "INSERT OR IGNORE INTO events(rowid, prio, class, id, type,"
+				" created_us, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &c.ins,
+				NULL);
+	if (rc != SQLITE_OK)
+		return spool_errno(sp->db, rc);
+	rc = spool_exec(sp->db, "BEGIN IMMEDIATE");
+	if (rc < 0)
+		goto out_finalize;
+	rc = sl_spool__salvage(from, wal, salvage_row, &c, &st);
+	if (c.err)
+		rc = c.err;
+	rc2 = spool_exec(sp->db, rc < 0 ? "ROLLBACK" : "COMMIT");
+	if (rc >= 0)
+		rc = rc2;
+out_finalize:
+	sqlite3_finalize(c.ins);
+	/* on an error, what was committed in chunks stays and is counted */
+	rec->rows = 0;
+	rec->rows_bad = c.rows_bad + st.rows_bad;
+	rec->pages = st.pages;
+	rec->pages_bad = st.pages_bad;
+	rec->wal_frames = st.wal_frames;
+	rec->wal_frames_bad = st.wal_frames_bad;
+	rc2 = spool_load_counts(sp);
+	for (int i = 0; i < SL_CLASS__COUNT; i++)
+		rec->rows += sp->depth[i];
+	return rc < 0 ? rc : rc2;
+}
+
+int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg,
+		  struct sl_spool_recovery *ret_recovery)
+{
+	struct sl_spool_recovery *rec;
+	struct sl_spool *sp;
+	char wal[PATH_MAX];
 	int rc;
 
 	if (!ret || !cfg || !cfg->path || !*cfg->path ||
 	    (cfg->sync != SL_SPOOL_SYNC_NORMAL && cfg->sync != SL_SPOOL_SYNC_FULL))
 		return -EINVAL;
+	if (snprintf(wal, sizeof(wal), "%s-wal", cfg->path) >= (int)sizeof(wal))
+		return -ENAMETOOLONG;
 
 	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return -ENOMEM;
+	rec = calloc(1, sizeof(*rec));
+	if (!sp || !rec) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	sp->path = strdup(cfg->path);
+	sp->reserve_path = malloc(strlen(cfg->path) + sizeof(".reserve"));
+	if (!sp->path || !sp->reserve_path) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	sprintf(sp->reserve_path, "%s.reserve", cfg->path);
 	sp->cap_bytes = (uint64_t)cfg->max_mb * 1024u * 1024u;
 	sp->commit_ms = cfg->commit_ms ? cfg->commit_ms : SL_SPOOL_DEFAULT_COMMIT_MS;
 	sp->commit_max = cfg->commit_max ? cfg->commit_max : SL_SPOOL_DEFAULT_COMMIT_MAX;
 
-	rc = spool_try_open(sp, cfg->path, cfg->sync);
+	spool_fs_size(sp);
+
+	/* damage SQLite would not see, or would make worse, first: then
+	 * SQLite's own checks */
+	rc = sl_spool__inspect(cfg->path, wal, rec->reason, sizeof(rec->reason));
+	if (rc == 1) {
+		rc = -EUCLEAN;
+	} else {
+		rc = spool_try_open(sp, cfg->path, cfg->sync);
+		if (rc == -EUCLEAN)
+			snprintf(rec->reason, sizeof(rec->reason),
+				 "not a spool database, or it fails SQLite's quick_check");
+	}
 	if (rc == -EUCLEAN) {
-		rc = spool_move_aside(cfg->path);
+		rc = spool_move_aside(cfg->path, rec->moved_to, sizeof(rec->moved_to));
 		if (rc < 0)
 			goto err_free;
-		recovered = true;
+		rec->damaged = true;
 		rc = spool_try_open(sp, cfg->path, cfg->sync);
 		if (rc == -EUCLEAN)
 			rc = -EIO;
+		if (rc == 0) {
+			rc = spool_salvage(sp, rec->moved_to, rec);
+			if (rc < 0) {
+				/* keep what was copied; the damaged files stay aside */
+				sl_debug("spool: salvage: %s", strerror(-rc));
+				rc = 0;
+			}
+		}
 	}
 	if (rc < 0)
 		goto err_free;
+	spool_fs_open(sp);
 
 	*ret = sp;
-	if (ret_recovered)
-		*ret_recovered = recovered;
+	if (ret_recovery)
+		*ret_recovery = *rec;
+	free(rec);
 	return 0;
 
 err_free:
+	if (sp && sp->db)
+		spool_close_db(sp);
+	if (sp) {
+		free(sp->reserve_path);
+		free(sp->path);
+	}
 	free(sp);
+	free(rec);
 	return rc;
 }
 
@@ -685,7 +1027,7 @@ void sl_spool_close(struct sl_spool *sp)
 	if (!sp)
 		return;
 	if (sp->db) {
-		if (sp->in_txn)
+		if (sp->in_txn || sp->nredo)
 			(void)sl_spool_commit(sp);
 		spool_finalize(sp);
 		/* a checkpoint on close removes the WAL when it is complete */
@@ -693,6 +1035,10 @@ void sl_spool_close(struct sl_spool *sp)
 		(void)spool_exec(sp->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 		spool_close_db(sp);
 	}
+	free(sp->txn_del);
+	free(sp->redo);
+	free(sp->reserve_path);
+	free(sp->path);
 	free(sp);
 }
 
@@ -773,6 +1119,24 @@ int64_t sl_spool_append(struct sl_spool *sp, enum sl_event_class cls, const char
 	if (sp->txn_err)
 		return sp->txn_err;
 
+	if (sp->reserve_bytes) {
+		/* the file system's headroom: checked every second, after each
+		 * quarter of the reserve appended, every 100 ms while low */
+		uint64_t now = sl_mono_ms(), since = now - sp->fs_checked_ms;
+
+		if (since >= SPOOL_FS_CHECK_MS || sp->fs_appended >= sp->reserve_bytes / 4 ||
+		    (sp->fs_low && since >= 100))
+			spool_fs_check(sp, now);
+		if (sp->fs_low) {
+			if (spool_classes[cls].droppable) {
+				sp->dropped[cls]++;
+				return 0;
+			}
+			return -ENOSPC;
+		}
+		sp->fs_appended += len + SPOOL_ROW_OVERHEAD;
+	}
+
 	rc = spool_begin(sp);
 	if (rc < 0)
 		return rc;
@@ -818,25 +1182,82 @@ int64_t sl_spool_append(struct sl_spool *sp, enum sl_event_class cls, const char
 	return rowid;
 }
 
+/* Keeps n rowids for the next commit, or (no room) rewinds the cursors so
+ * that the rows are sent again and deleted then. */
+static void spool_redo_keep(struct sl_spool *sp, const int64_t *rowids, size_t n)
+{
+	if (!spool_redo_add(sp, rowids, n))
+		sp->gen++;
+}
+
+/* Applies the deletes a failed commit rolled back, in the open transaction. */
+static int spool_apply_redo(struct sl_spool *sp)
+{
+	int64_t *list = sp->redo;
+	size_t n = sp->nredo, i;
+	int rc;
+
+	rc = spool_begin(sp);
+	if (rc < 0)
+		return rc;
+	sp->redo = NULL;
+	sp->nredo = 0;
+	sp->redo_cap = 0;
+	for (i = 0; i < n; i++) {
+		rc = spool_delete_row(sp, list[i]);
+		if (rc == -ENOENT)
+			rc = 0; /* evicted meanwhile */
+		if (rc < 0) {
+			spool_redo_keep(sp, list + i, n - i);
+			break;
+		}
+	}
+	free(list);
+	return rc;
+}
+
+/* The next try of a failed commit that held deletes: now, or after a backoff
+ * (100 ms doubling to 5 s) so that a lasting fault costs little. */
+static void spool_schedule_retry(struct sl_spool *sp, bool now)
+{
+	uint64_t delay = SPOOL_RETRY_MIN_MS << (sp->retry_streak < 6 ? sp->retry_streak : 6);
+
+	if (delay > SPOOL_RETRY_MAX_MS)
+		delay = SPOOL_RETRY_MAX_MS;
+	if (sp->retry_streak < 16)
+		sp->retry_streak++;
+	sp->retry_at_ms = sl_mono_ms() + (now ? 0 : delay);
+}
+
 int64_t sl_spool_commit(struct sl_spool *sp)
 {
+	bool released;
 	int rc, err;
 
 	if (!sp)
 		return -EINVAL;
+	if (sp->nredo) {
+		err = spool_apply_redo(sp);
+		if (err < 0)
+			goto err_rollback;
+	}
 	if (sp->in_txn) {
 		rc = sqlite3_step(sp->st[ST_COMMIT]);
 		sqlite3_reset(sp->st[ST_COMMIT]);
 		if (rc != SQLITE_DONE) {
-			err = spool_errno(sp->db, rc);
+			/* the frames were written but not synced: a crash may or
+			 * may not bring them back */
+			if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC)
+				err = -SL_SPOOL_EUNKNOWN;
+			else
+				err = spool_errno(sp->db, rc);
 			sl_debug("spool: commit: %s", sqlite3_errmsg(sp->db));
-			if (!sqlite3_get_autocommit(sp->db))
-				(void)spool_step_done(sp, ST_ROLLBACK);
-			spool_txn_discard(sp);
-			sp->txn_err = 0; /* reported now */
-			return err;
+			goto err_rollback;
 		}
 		spool_txn_applied(sp);
+		sp->retry_streak = 0;
+		if (sp->reserve_bytes && !sp->reserve_held)
+			spool_fs_check(sp, sl_mono_ms());
 	}
 	if (sp->txn_err) {
 		err = sp->txn_err;
@@ -844,6 +1265,24 @@ int64_t sl_spool_commit(struct sl_spool *sp)
 		return err;
 	}
 	return sp->committed_max;
+
+err_rollback:
+	if (sp->in_txn) {
+		if (!sqlite3_get_autocommit(sp->db))
+			(void)spool_step_done(sp, ST_ROLLBACK);
+		spool_txn_discard(sp);
+	}
+	sp->txn_err = 0; /* reported now */
+	/* the disk is full: give the reserve back so that the deletes and the
+	 * checkpoint find room, and retry at once */
+	released = err == -ENOSPC && spool_reserve_release(sp);
+	if (released)
+		/* and move the WAL's pages into the database: a complete
+		 * checkpoint lets the next commit write the WAL from its start */
+		(void)spool_exec(sp->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	if (sp->nredo)
+		spool_schedule_retry(sp, released);
+	return err;
 }
 
 bool sl_spool_commit_due(const struct sl_spool *sp, uint64_t now_mono_ms)
@@ -855,18 +1294,28 @@ int sl_spool_commit_due_in_ms(const struct sl_spool *sp, uint64_t now_mono_ms)
 {
 	uint64_t elapsed;
 
+	int due = -1;
+
 	if (!sp)
 		return -1;
 	if (sp->txn_err)
 		return 0;
-	if (!sp->in_txn)
-		return -1;
-	if (sp->txn_ops >= sp->commit_max)
-		return 0;
-	elapsed = now_mono_ms > sp->txn_start_ms ? now_mono_ms - sp->txn_start_ms : 0;
-	if (elapsed >= sp->commit_ms)
-		return 0;
-	return (int)(sp->commit_ms - elapsed);
+	if (sp->in_txn) {
+		if (sp->txn_ops >= sp->commit_max)
+			return 0;
+		elapsed = now_mono_ms > sp->txn_start_ms ? now_mono_ms - sp->txn_start_ms : 0;
+		if (elapsed >= sp->commit_ms)
+			return 0;
+		due = (int)(sp->commit_ms - elapsed);
+	}
+	if (sp->nredo) {
+		/* deletes a failed commit rolled back: retried after a backoff */
+		int r = sp->retry_at_ms > now_mono_ms ? (int)(sp->retry_at_ms - now_mono_ms) : 0;
+
+		if (due < 0 || r < due)
+			due = r;
+	}
+	return due;
 }
 
 size_t sl_spool_pending(const struct sl_spool *sp)
@@ -874,10 +1323,44 @@ size_t sl_spool_pending(const struct sl_spool *sp)
 	return sp ? sp->txn_appends : 0;
 }
 
-int sl_spool_delete(struct sl_spool *sp, int64_t rowid)
+/* Deletes one row inside the open transaction and remembers it for a redo.
+ * 0, -ENOENT, -ENOMEM, or the statement's -errno. */
+static int spool_delete_row(struct sl_spool *sp, int64_t rowid)
 {
 	sqlite3_stmt *st;
 	int64_t cls = -1;
+	int rc;
+
+	if (sp->txn_ndel == sp->txn_del_cap) {
+		size_t cap = sp->txn_del_cap ? 2 * sp->txn_del_cap : 256;
+		int64_t *p = realloc(sp->txn_del, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		sp->txn_del = p;
+		sp->txn_del_cap = cap;
+	}
+	st = sp->st[ST_DELETE];
+	sqlite3_bind_int64(st, 1, rowid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cls = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return spool_op_failed(sp, rc);
+	if (cls < 0)
+		return -ENOENT;
+	if (cls < SL_CLASS__COUNT) {
+		sp->txn_depth[cls]--;
+		sp->txn_deleted[cls]++;
+	}
+	sp->txn_del[sp->txn_ndel++] = rowid;
+	sp->txn_removals++;
+	sp->txn_ops++;
+	return 0;
+}
+
+int sl_spool_delete(struct sl_spool *sp, int64_t rowid)
+{
 	int rc;
 
 	if (!sp || rowid <= 0)
@@ -885,26 +1368,10 @@ int sl_spool_delete(struct sl_spool *sp, int64_t rowid)
 	rc = spool_begin(sp);
 	if (rc < 0)
 		return rc;
-
-	st = sp->st[ST_DELETE];
-	sqlite3_bind_int64(st, 1, rowid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cls = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = spool_op_failed(sp, rc);
+	rc = spool_delete_row(sp, rowid);
+	if (rc < 0)
 		spool_end_if_empty(sp);
-		return rc;
-	}
-	if (cls < 0) {
-		spool_end_if_empty(sp);
-		return -ENOENT;
-	}
-	if (cls < SL_CLASS__COUNT)
-		sp->txn_depth[cls]--;
-	sp->txn_removals++;
-	sp->txn_ops++;
-	return 0;
+	return rc;
 }
 
 /* ---- reading ---- */
@@ -1000,6 +1467,10 @@ int sl_spool_stats(struct sl_spool *sp, struct sl_spool_stats *out)
 	s.cap_bytes = sp->cap_bytes;
 	s.commits = sp->commits;
 	s.commit_failures = sp->commit_failures;
+	memcpy(s.deleted_by_class, sp->deleted, sizeof(s.deleted_by_class));
+	s.deletes_pending = sp->nredo;
+	s.reserve_bytes = sp->reserve_bytes;
+	s.disk_low = sp->fs_low;
 	*out = s;
 	return 0;
 }

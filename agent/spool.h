@@ -13,6 +13,7 @@
 #ifndef SL_SPOOL_H
 #define SL_SPOOL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,23 +62,48 @@ struct sl_spool_cfg {
 
 struct sl_spool; /* opaque */
 
+/* What sl_spool_open() found and salvaged when the file was damaged. */
+struct sl_spool_recovery {
+	bool damaged;             /* the file was moved aside and replaced */
+	char reason[128];         /* why it was found damaged */
+	char moved_to[4096];      /* "<path>.corrupt-<unix time>[.n]" (+ "-wal", "-shm") */
+	uint64_t rows;            /* events copied into the fresh spool */
+	uint64_t rows_bad;        /* records found but unreadable or inconsistent */
+	uint64_t pages;           /* pages examined (database file and WAL frames) */
+	uint64_t pages_bad;       /* pages that are neither readable b-tree pages nor known */
+	uint64_t wal_frames;      /* valid WAL frames used */
+	uint64_t wal_frames_bad;  /* WAL frames failing their checksum but followed by valid ones */
+};
+
 /*
- * Opens or creates the spool, runs PRAGMA quick_check, sets WAL, the sync
- * mode, a busy timeout (250 ms), a bounded page cache (512 KiB), a bounded
- * WAL, and prepares the statements. A damaged file (not SQLite, failing the
- * check, or holding another schema) is renamed with its -wal/-shm to
- * "<path>.corrupt-<unix time>" (+ "-wal"/"-shm") and a fresh spool is
- * created; *ret_recovered (may be NULL) tells the caller, who logs it.
+ * Opens or creates the spool, sets WAL, the sync mode, a busy timeout
+ * (250 ms), a bounded page cache (512 KiB), a bounded WAL, and prepares the
+ * statements. Before SQLite touches the file, its WAL is read by hand: an
+ * empty or short database beside a WAL that holds its pages, or a broken
+ * WAL checksum chain followed by valid frames, count as damage (SQLite
+ * would silently drop that WAL or the transactions after the break). Then
+ * PRAGMA quick_check runs. A damaged file (not SQLite, failing a check, or
+ * holding another schema) is renamed with its -wal/-shm to
+ * "<path>.corrupt-<unix time>" (+ "-wal"/"-shm"), a fresh spool is created,
+ * and every event record still readable in the damaged database and its
+ * WAL is copied into it (same rowids, so the same order). *ret_recovery
+ * (may be NULL) says what was found; the caller logs it.
+ * Also takes the headroom reserve file ("<path>.reserve", see
+ * docs/spool.md).
  * Returns 0, -EINVAL (bad cfg), -ENOMEM, -EBUSY (locked by another process),
  * -EACCES/-ENOENT/-EROFS/-ENOSPC/-EIO (file system), -ENOTSUP (WAL
- * unavailable). *ret and *ret_recovered are untouched on failure.
+ * unavailable). *ret and *ret_recovery are untouched on failure.
  */
-int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg, bool *ret_recovered);
+int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg,
+		  struct sl_spool_recovery *ret_recovery);
 /* Commits what is pending (a failure drops it), checkpoints, closes. NULL ok. */
 void sl_spool_close(struct sl_spool *sp);
 
 /*
  * Queues an event into the open write transaction (BEGIN IMMEDIATE lazily).
+ * While the file system has less free space than the reserve (or the
+ * reserve was given back to let deletes through a full disk), appends are
+ * refused as if the cap were reached (-ENOSPC, droppable classes dropped).
  * id: the event's UUID text; type: the event type for the topic; payload:
  * the serialized event, stored as given (never logged).
  * Returns the event's sequence number (> 0, increasing within the process;
@@ -101,12 +127,24 @@ int64_t sl_spool_append(struct sl_spool *sp, enum sl_event_class cls, const char
  * now durable (0 if the spool never held a row), or -errno: then every
  * pending operation was rolled back; the caller fails the POS requests
  * waiting on appends made since the last successful commit. The spool stays
- * usable. -ENOSPC: disk or SQLite full.
+ * usable. -ENOSPC: disk or SQLite full (nothing of the batch was stored).
+ * -SL_SPOOL_EUNKNOWN: the batch was written but syncing it failed (EIO from
+ * fdatasync): the process goes on without it, but its events may reappear
+ * after a crash; tell the producer the outcome is unknown.
+ *
+ * PUBACK deletes of a failed commit are not lost: the spool applies them
+ * again in the next commit, and sl_spool_commit_due_in_ms() schedules that
+ * retry itself (100 ms, doubling to 5 s) even if nothing else happens. Only
+ * durable deletes count in sl_spool_stats().deleted_by_class.
  */
 int64_t sl_spool_commit(struct sl_spool *sp);
 
+/* The batch's outcome is unknown (see sl_spool_commit()). */
+#define SL_SPOOL_EUNKNOWN EINPROGRESS
+
 /* true when a commit is due: pending operations >= commit_max, the oldest
- * pending one older than commit_ms, or a lost transaction to report. */
+ * pending one older than commit_ms, a lost transaction to report, or the
+ * retry of deletes that a failed commit rolled back. */
 bool sl_spool_commit_due(const struct sl_spool *sp, uint64_t now_mono_ms);
 /* ms until sl_spool_commit_due() becomes true (0 = now), -1 if nothing is pending. */
 int sl_spool_commit_due_in_ms(const struct sl_spool *sp, uint64_t now_mono_ms);
@@ -167,6 +205,10 @@ struct sl_spool_stats {
 	uint64_t cap_bytes;                          /* 0 = unlimited */
 	uint64_t commits;                            /* successful commits since open */
 	uint64_t commit_failures;                    /* transactions rolled back since open */
+	uint64_t deleted_by_class[SL_CLASS__COUNT];  /* durable PUBACK deletes since open */
+	uint64_t deletes_pending;                    /* rolled-back deletes awaiting their retry */
+	uint64_t reserve_bytes;                      /* headroom kept on the file system, 0 = none */
+	bool disk_low;                               /* appends refused: the file system is (nearly) full */
 };
 
 /* O(1) apart from one indexed lookup; 0 or -EINVAL/-EIO. */

@@ -23,6 +23,7 @@ SL_DEPS_TEST=(
 	libpcap-dev:arm64 libnl-genl-3-dev:arm64
 )
 SL_DEPS_TEST+=(libssl-dev:arm64)	# publisher TLS verify result, cross build
+SL_DEPS_TEST+=(fiu-utils)	# fiu-run/fiu-ctrl: fdatasync failures in tests/integration/test_spool_commit_faults.py
 
 sl_deps_missing() {
 	local p missing=()
