@@ -78,6 +78,7 @@ static const struct key_def keys[] = {
 	{ "pos", "socket_group", T_STR, F(pos_socket_group), 0, 0, NULL },
 	{ "pos", "max_connections", T_INT, F(pos_max_connections), 1, 4096, "64" },
 	{ "pos", "idle_timeout_s", T_INT, F(pos_idle_timeout_s), 1, 86400, "300" },
+	{ "pos", "dedup_window_s", T_INT, F(pos_dedup_window_s), 0, 604800, "86400" },
 
 	{ "ble", "source", T_STR, F(ble_source), 0, 0, "off" },
 	{ "ble", "scan", T_SCAN, F(ble_active_scan), 0, 0, "passive" },

@@ -58,6 +58,7 @@ struct sl_config {
 	char *pos_socket_group;		/* group owning the Unix socket */
 	int pos_max_connections;
 	int pos_idle_timeout_s;
+	int pos_dedup_window_s;		/* resends within it are answered, not stored; 0 = off */
 
 	/* [ble] */
 	char *ble_source;		/* off | hci:hciN | btsnoop:FILE */

@@ -243,6 +243,7 @@ static void handle_line(struct conn *c, char *line, size_t len)
 {
 	struct sl_pos *pos = c->pos;
 	struct sl_pos_result *res = &pos->res;
+	char dup_id[SL_UUID_LEN];
 	int64_t seq;
 
 	if (len && line[len - 1] == '\r')	/* tolerate CRLF */
@@ -272,8 +273,19 @@ static void handle_line(struct conn *c, char *line, size_t len)
 		queue_error(c, res->error, res->message);
 		break;
 	case SL_POS_OUT_EVENT:
-		seq = pos->sink.submit(pos->sink.ctx, res->cls, res->id, res->type, res->payload,
-				       res->len);
+		if (res->has_key && pos->sink.find &&
+		    pos->sink.find(pos->sink.ctx, res->key, dup_id, &seq) > 0) {
+			/* a resend: the first one's reply, once that is committed */
+			pos->st.duplicates++;
+			queue_ok(c, seq, dup_id);
+			break;
+		}
+		if (res->has_key && pos->sink.submit_key)
+			seq = pos->sink.submit_key(pos->sink.ctx, res->cls, res->id, res->type,
+						   res->payload, res->len, res->key);
+		else
+			seq = pos->sink.submit(pos->sink.ctx, res->cls, res->id, res->type,
+					       res->payload, res->len);
 		if (seq == -ENOSPC) {
 			queue_error(c, "spool_full",
 				    "the spool is full; retry later (the uplink is down too long)");

@@ -39,6 +39,16 @@ struct sl_pos_sink {
 	int64_t (*submit)(void *ctx, enum sl_event_class cls, const char *id, const char *type,
 			  const char *payload, size_t len);
 	void *ctx;
+	/* Resends (optional, both or neither; NULL: every request is new).
+	 * find: 1 when key names an event of the window: its id and the
+	 * sequence to wait for (0 = committed); 0 when new; -errno (the
+	 * request is then handled as new). submit_key: submit, recording key
+	 * with the event in the same transaction. */
+	int (*find)(void *ctx, const uint8_t key[SL_SPOOL_KEY_LEN], char id[SL_UUID_LEN],
+		    int64_t *ret_seq);
+	int64_t (*submit_key)(void *ctx, enum sl_event_class cls, const char *id,
+			      const char *type, const char *payload, size_t len,
+			      const uint8_t key[SL_SPOOL_KEY_LEN]);
 };
 
 struct sl_pos_stats {
@@ -48,6 +58,7 @@ struct sl_pos_stats {
 	uint64_t events[SL_CLASS__COUNT];
 	uint64_t errors;		/* error replies */
 	uint64_t rejected;		/* connections refused at max_connections */
+	uint64_t duplicates;		/* resends answered with the first reply */
 };
 
 /*
