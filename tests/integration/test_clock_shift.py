@@ -18,6 +18,7 @@ small, spool.oldest_age_s is there (no broker: the backlog stays) and sane.
 """
 
 import os
+import socket
 import sys
 import time
 
@@ -65,11 +66,24 @@ class Shifted(ph.PosAgent):
                     os.environ[k] = v
 
 
+def accepts(agent):
+    """The socket file appears at bind(), a moment before listen()."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(agent.pos_path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def body(env, storelinkd, shim):
     h.check(os.path.exists(shim), "the clock shim %s is not built" % shim)
     agent = Shifted(shim, storelinkd, env.dir, env.pki, tcp=False)
     agent.start()
     env.cleanup.append(agent.kill)
+    h.wait_until(lambda: accepts(agent), 30, "the POS socket to accept")
     rng = ph.rng_for("clock_shift")
     pans = iter(ph.distinct_pans(200, rng))
     conn = agent.conn()
