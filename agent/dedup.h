@@ -17,8 +17,9 @@
 
 #define SL_DEDUP_KEY_LEN SL_SPOOL_KEY_LEN
 
-/* SHA-256("storelink.dedup/1" || kind || for each field: 4-byte big-endian
- * length || bytes); kind is "purchase" or "request_id". 0 or -EIO. */
+/* SHA-256 over "storelink.dedup/1", kind, then each field, every one of
+ * them preceded by its length (4 bytes, big-endian); kind is "purchase" or
+ * "request_id". 0 or -EIO. */
 int sl_dedup_key(const char *kind, const char *const fields[], const size_t lens[], size_t n,
 		 uint8_t out[SL_DEDUP_KEY_LEN]);
 

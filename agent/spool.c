@@ -96,8 +96,8 @@ enum spool_key_stmt {
 static const char *const spool_key_sql[KS__COUNT] = {
 	[KS_FIND] = "SELECT id, seq FROM dedup WHERE key = ?1 AND created_us >= ?2",
 	[KS_ADD] = "INSERT OR REPLACE INTO dedup(key, id, seq, created_us) VALUES(?1, ?2, ?3, ?4)",
-	[KS_PRUNE] = "DELETE FROM dedup WHERE key IN (SELECT key FROM dedup"
-		     " WHERE created_us < ?1 OR created_us > ?2 LIMIT ?3)",
+	[KS_PRUNE] = ("DELETE FROM dedup WHERE key IN (SELECT key FROM dedup"
+		      " WHERE created_us < ?1 OR created_us > ?2 LIMIT ?3)"),
 	[KS_COUNT] = "SELECT count(*) FROM dedup",
 };
 
