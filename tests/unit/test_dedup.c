@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,12 +269,49 @@ static void test_spool_keys(void **state)
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Issue 10 item 8: a row of an earlier run whose stamp is ahead of now (the
+ * clock went back 10 days across the restart) still shows its backlog age:
+ * at least this run's uptime, never "none" or an underflow. */
+static void test_backlog_age_after_restart(void **state)
+{
+	struct sl_spool_stats st;
+	struct sl_spool *sp;
+	sqlite3 *db;
+	int64_t seq;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sl-test-age-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/spool.db", dir);
+	sp = open_spool();
+	seq = sl_spool_append(sp, SL_CLASS_PURCHASE, "old", "purchase", "{}", 2);
+	assert_true(sl_spool_commit(sp) >= seq);
+	sl_spool_close(sp);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE events SET created_us = created_us + 864000000000",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	sp = open_spool();
+	usleep(20000);
+	assert_int_equal(sl_spool_stats(sp, &st), 0);
+	assert_int_equal(st.depth, 1);
+	assert_true(st.oldest_age_us >= 20000);		/* this run's uptime at least */
+	assert_true(st.oldest_age_us < 3600 * S);	/* not an underflow */
+	/* a new row of this run is aged exactly */
+	seq = sl_spool_append(sp, SL_CLASS_PURCHASE, "new", "purchase", "{}", 2);
+	assert_true(seq > 0);
+	sl_spool_close(sp);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_vectors),
 		cmocka_unit_test(test_request_keys),
 		cmocka_unit_test(test_spool_keys),
+		cmocka_unit_test(test_backlog_age_after_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
