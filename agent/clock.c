@@ -237,6 +237,13 @@ uint64_t sl_clock_elapsed_us(void)
 	return sl_idclock_elapsed_at(&proc_clock, sl_boot_us());
 }
 
+uint64_t sl_clock_wall_to_id_us(uint64_t wall_us)
+{
+	int64_t off = (int64_t)sl_clock_id_us() - (int64_t)sl_now_us();
+
+	return off < 0 && (uint64_t)-off > wall_us ? 0 : (uint64_t)((int64_t)wall_us + off);
+}
+
 void sl_clock_id_state(struct sl_idclock *out)
 {
 	*out = proc_clock;

@@ -81,6 +81,13 @@ uint64_t sl_clock_id_us(void);
  * Spool rows and dedup keys are stamped with it.
  */
 uint64_t sl_clock_elapsed_us(void);
+/*
+ * A wall-clock time read just now (a live sighting's kernel timestamp) moved
+ * onto the id clock: wall_us + (id clock - wall clock), the offset an
+ * ignored step left. The presence engine runs on the id clock for live
+ * sources, so a step the ids ignore neither freezes nor flushes it.
+ */
+uint64_t sl_clock_wall_to_id_us(uint64_t wall_us);
 /* Snapshot of the process's id clock (for status). */
 void sl_clock_id_state(struct sl_idclock *out);
 

@@ -16,11 +16,39 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #define S 1000000ll			/* µs per second */
 #define DAY (86400 * S)
 #define T0 1795389275123000ll		/* 2026-11-22T23:14:35.123Z */
 #define B0 (1000 * S)			/* boot clock at the first reading */
+
+/* CLOCK_REALTIME of this test program, shifted by shift_us: the agent's
+ * clock.c calls this definition instead of libc's. */
+static int64_t shift_us;
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	if (syscall(SYS_clock_gettime, id, ts) != 0)
+		return -1;
+	if (id == CLOCK_REALTIME && shift_us) {
+		int64_t t = (int64_t)ts->tv_sec * S + ts->tv_nsec / 1000 + shift_us;
+
+		ts->tv_sec = (time_t)(t / S);
+		ts->tv_nsec = (long)(t % S) * 1000;
+	}
+	return 0;
+}
+
+static uint64_t real_us(void)
+{
+	struct timespec ts;
+
+	syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * S + (uint64_t)ts.tv_nsec / 1000;
+}
 
 struct step {
 	int64_t boot;		/* boot clock minus B0 */
@@ -171,6 +199,37 @@ static void test_process_clocks(void **state)
 	}
 }
 
+/* The process's clocks under a real step back of 10 days (issue 10 item 8):
+ * ids stay at real time and keep going up, the elapsed clock too, and a live
+ * sighting stamped by the stepped wall clock lands at real time on the id
+ * clock (the presence engine's time base). */
+static void test_process_step(void **state)
+{
+	uint64_t id1, id2, el1, el2, wall;
+
+	(void)state;
+	id1 = sl_clock_id_us();
+	el1 = sl_clock_elapsed_us();
+	shift_us = -10 * DAY;
+	wall = sl_now_us();
+	assert_true(wall + 9 * DAY < real_us());
+	id2 = sl_clock_id_us();
+	el2 = sl_clock_elapsed_us();
+	assert_true(id2 >= id1 && id2 < real_us() + 60 * S && id2 + 60 * S > real_us());
+	assert_true(el2 >= el1 && el2 < real_us() + 60 * S);
+	assert_true(sl_clock_wall_to_id_us(wall) + 60 * S > real_us() &&
+		    sl_clock_wall_to_id_us(wall) < real_us() + 60 * S);
+	for (int i = 0; i < 1000; i++) {
+		uint64_t v = sl_clock_id_us();
+
+		assert_true(v >= id2);
+		id2 = v;
+	}
+	shift_us = 0;
+	assert_true(sl_clock_id_us() >= id2);
+	assert_true(sl_clock_wall_to_id_us(sl_now_us()) + 60 * S > real_us());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_process_clocks),
+		cmocka_unit_test(test_process_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
