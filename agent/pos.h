@@ -9,7 +9,9 @@
  * Limits, each with a stable error code: 16 KiB per line (too_long; the
  * connection survives), max_connections (too_many_connections), an idle
  * timeout, and per-connection backpressure so that a client that does
- * not read its replies only stalls itself.
+ * not read its replies only stalls itself. A resent request (same lane and
+ * txn_id, or same request_id: docs/pos-protocol.md) is answered with the
+ * first one's reply through the sink's find/submit_key, never stored twice.
  */
 #ifndef SL_POS_H
 #define SL_POS_H
