@@ -67,7 +67,7 @@ struct sl_agent {
 	int commit_err;			/* -errno of the run, 0 = commits succeed */
 	uint64_t commit_err_since_ms;
 	uint64_t commit_err_count;	/* failed commits in the run */
-	uint64_t started_us;
+	uint64_t started_us;		/* sl_boot_us() at start: uptime is a duration */
 	char key_ids[2 * SL_KID_MAX + 2];
 	char kcv[2][SL_KCV_LEN];		/* key check values: current, next ("") */
 	char key_checks[2 * SL_KCV_LEN];	/* "kcv" or "kcv,kcv_next" */
@@ -152,12 +152,22 @@ static void post_round(void *ctx)
 		sl_timer_arm(ag->loop, &ag->commit_timer, (uint64_t)due);
 }
 
-static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const char *type,
-		      const char *payload, size_t len)
+/* Appends an event and, with key, its idempotency key in the same
+ * transaction (before a commit can separate them). */
+static int64_t submit_keyed(struct sl_agent *ag, enum sl_event_class cls, const char *id,
+			    const char *type, const char *payload, size_t len, const uint8_t *key)
 {
-	struct sl_agent *ag = ctx;
 	int64_t seq = sl_spool_append(ag->spool, cls, id, type, payload, len);
 
+	if (seq > 0 && key) {
+		int64_t now = (int64_t)sl_clock_elapsed_us();
+		int rc = sl_spool_key_add(ag->spool, key, id, seq, now,
+					  now - (int64_t)ag->cfg->pos_dedup_window_s * 1000000);
+
+		/* the event is stored; only a resend of it would not be recognised */
+		if (rc < 0)
+			sl_debug("spool: idempotency key not stored: %s", strerror(-rc));
+	}
 	if (seq > 0) {
 		ag->last_seq = seq;
 		ag->in[cls]++;
@@ -166,6 +176,31 @@ static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const 
 	}
 	return seq;
 }
+
+static int64_t submit(void *ctx, enum sl_event_class cls, const char *id, const char *type,
+		      const char *payload, size_t len)
+{
+	return submit_keyed(ctx, cls, id, type, payload, len, NULL);
+}
+
+#ifdef CONFIG_SL_POS
+static int64_t submit_key(void *ctx, enum sl_event_class cls, const char *id, const char *type,
+			  const char *payload, size_t len, const uint8_t key[SL_SPOOL_KEY_LEN])
+{
+	return submit_keyed(ctx, cls, id, type, payload, len, key);
+}
+
+/* A resend within [pos] dedup_window_s (elapsed clock: no wall step moves it). */
+static int key_find(void *ctx, const uint8_t key[SL_SPOOL_KEY_LEN], char id[SL_UUID_LEN],
+		    int64_t *ret_seq)
+{
+	struct sl_agent *ag = ctx;
+	int64_t now = (int64_t)sl_clock_elapsed_us();
+
+	return sl_spool_key_find(ag->spool, key, now - (int64_t)ag->cfg->pos_dedup_window_s * 1000000,
+				 id, SL_UUID_LEN, ret_seq);
+}
+#endif
 
 #ifdef CONFIG_SL_PRESENCE
 /* Presence and footfall events from the engine: droppable (0 = dropped). */
@@ -184,15 +219,17 @@ static void status_json(void *ctx, struct sl_jw *w)
 	struct sl_agent *ag = ctx;
 	struct sl_spool_stats ss = { 0 };
 	struct sl_publisher_stats ps = { 0 };
-	uint64_t now = sl_now_us();
+	struct sl_idclock ck;
+	uint64_t now = sl_boot_us();
 
+	sl_clock_id_state(&ck);
 	if (ag->spool)
 		sl_spool_stats(ag->spool, &ss);
 	if (ag->pub)
 		sl_publisher_stats(ag->pub, &ps);
 	sl_jw_obj_begin(w);
 	sl_jw_kv_str(w, "version", SL_VERSION);
-	sl_jw_kv_uint(w, "uptime_s", (now - ag->started_us) / 1000000u);
+	sl_jw_kv_uint(w, "uptime_s", now > ag->started_us ? (now - ag->started_us) / 1000000u : 0);
 	sl_jw_kv_str(w, "tenant", ag->cfg->tenant);
 	sl_jw_kv_str(w, "store", ag->cfg->store_id);
 	sl_jw_kv_str(w, "gateway", ag->cfg->gateway_id);
@@ -214,8 +251,8 @@ static void status_json(void *ctx, struct sl_jw *w)
 	sl_jw_obj_begin(w);
 	sl_jw_kv_uint(w, "depth", ss.depth);
 	sl_jw_key(w, "oldest_age_s");
-	if (ss.oldest_created_us > 0 && (uint64_t)ss.oldest_created_us <= now)
-		sl_jw_double(w, (double)(now - (uint64_t)ss.oldest_created_us) / 1e6, 3);
+	if (ss.depth && ss.oldest_age_us >= 0)
+		sl_jw_double(w, (double)ss.oldest_age_us / 1e6, 3);
 	else
 		sl_jw_null(w);
 	sl_jw_kv_uint(w, "bytes", ss.bytes);
@@ -257,6 +294,7 @@ static void status_json(void *ctx, struct sl_jw *w)
 		sl_jw_kv_uint(w, "auth_dropped", pst.auth_dropped);
 		sl_jw_kv_uint(w, "replies_queued", pst.replies_queued);
 		sl_jw_kv_uint(w, "reply_bytes_queued", pst.reply_bytes_queued);
+		sl_jw_kv_uint(w, "duplicates", pst.duplicates);
 		sl_jw_key(w, "listen");
 		sl_jw_arr_begin(w);
 		for (int i = 0; sl_pos_listen_addr(ag->pos, i); i++)
@@ -277,6 +315,17 @@ static void status_json(void *ctx, struct sl_jw *w)
 		sl_sightings_status(ag->sightings, w);
 	}
 #endif
+	sl_jw_key(w, "clock");
+	sl_jw_obj_begin(w);
+	sl_jw_key(w, "synced");
+	sl_jw_bool(w, sl_clock_synced());
+	/* wall clock minus the id clock: non-zero after an ignored step */
+	sl_jw_key(w, "offset_s");
+	sl_jw_double(w, (double)((int64_t)sl_now_us() - (int64_t)sl_clock_id_us()) / 1e6, 3);
+	sl_jw_kv_uint(w, "steps_followed", ck.followed);
+	sl_jw_kv_uint(w, "steps_ignored", ck.ignored);
+	sl_jw_obj_end(w);
+
 	sl_jw_key(w, "keys");
 	sl_jw_obj_begin(w);
 	sl_jw_kv_str(w, "key_id", sl_keyring_kid(ag->kr));
@@ -536,7 +585,13 @@ static int modules_open(struct sl_agent *ag)
 			.zone = cfg->zone,
 			.max_ts_skew_us = (uint64_t)cfg->pos_max_ts_skew_s * 1000000u,
 		};
-		const struct sl_pos_sink sink = { .submit = submit, .ctx = ag };
+		const bool dedup = cfg->pos_dedup_window_s > 0;
+		const struct sl_pos_sink sink = {
+			.submit = submit,
+			.ctx = ag,
+			.find = dedup ? key_find : NULL,
+			.submit_key = dedup ? submit_key : NULL,
+		};
 
 		rc = sl_pos_open(&ag->pos, ag->loop, &pc, &ctx, &sink, err, sizeof(err));
 		if (rc < 0) {
@@ -604,10 +659,11 @@ int sl_agent_run(struct sl_config *cfg)
 		.cfg = cfg,
 		.sig_io.fd = -1,
 		.lock_fd = -1,
-		.started_us = sl_now_us(),
+		.started_us = sl_boot_us(),
 	};
 	int rc;
 
+	(void)sl_clock_id_us();	/* anchors the id and elapsed clocks at start */
 	if (!cfg->mqtt_tls)
 		sl_warn("[mqtt] tls = off: events go to %s:%d in plaintext; use it only for "
 			"a broker on this machine", cfg->mqtt_host, cfg->mqtt_port);

@@ -4,8 +4,15 @@
  * adjtimex(2): the kernel clears STA_UNSYNC once an NTP client (chrony,
  * systemd-timesyncd) has disciplined the clock, and adjtimex() returns
  * TIME_ERROR while it is unsynchronised.
+ *
+ * The id clock (see clock.h) exists because the wall clock is not a good
+ * source for ids: one backward step of 10 days used to hold every later id
+ * at the old time (ids only count up), and a forward step while nobody
+ * vouches for it (unsynchronised) would carry every later id with it.
  */
 #include "clock.h"
+
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -162,4 +169,94 @@ bool sl_clock_synced(void)
 	synced = state >= 0 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
 	asked_ms = now;
 	return synced;
+}
+
+uint64_t sl_boot_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t sl_idclock_elapsed_at(const struct sl_idclock *c, uint64_t boot_us)
+{
+	if (!c->init)
+		return 0;
+	return c->real0_us + (boot_us - c->boot0_us);
+}
+
+uint64_t sl_idclock_at(struct sl_idclock *c, uint64_t real_us, uint64_t boot_us, bool synced)
+{
+	int64_t est, d;
+	uint64_t v;
+
+	c->event = SL_IDCLOCK_NONE;
+	if (!c->init) {
+		c->init = true;
+		c->real0_us = real_us;
+		c->boot0_us = boot_us;
+	}
+	est = (int64_t)sl_idclock_elapsed_at(c, boot_us) + c->corr_us;
+	d = (int64_t)real_us - est;
+	if (d >= -(int64_t)SL_CLOCK_DRIFT_US && d <= (int64_t)SL_CLOCK_DRIFT_US) {
+		c->corr_us += d;	/* drift: follow quietly */
+		c->ignoring = false;
+	} else if (synced && real_us >= c->last_us && real_us < SL_CLOCK_MAX_US) {
+		c->corr_us += d;	/* a step the kernel vouches for */
+		c->followed++;
+		c->ignoring = false;
+		c->event = SL_IDCLOCK_FOLLOWED;
+	} else if (!c->ignoring || d - c->ignored_off_us > (int64_t)SL_CLOCK_DRIFT_US ||
+		   c->ignored_off_us - d > (int64_t)SL_CLOCK_DRIFT_US) {
+		c->ignoring = true;	/* a new step: count it once */
+		c->ignored_off_us = d;
+		c->ignored++;
+		c->event = SL_IDCLOCK_IGNORED;
+	}
+	est = (int64_t)sl_idclock_elapsed_at(c, boot_us) + c->corr_us;
+	v = est > 0 ? (uint64_t)est : 0;
+	if (v < c->last_us)
+		v = c->last_us;
+	c->last_us = v;
+	return v;
+}
+
+static struct sl_idclock proc_clock;	/* the process's id clock */
+
+uint64_t sl_clock_id_us(void)
+{
+	uint64_t boot = sl_boot_us(), real = sl_now_us(), last = proc_clock.last_us;
+	int64_t before = proc_clock.corr_us;
+	bool synced = sl_clock_synced();
+	uint64_t v = sl_idclock_at(&proc_clock, real, boot, synced);
+
+	if (proc_clock.event == SL_IDCLOCK_FOLLOWED)
+		sl_info("wall clock stepped by %+.3f s (synchronised): event ids follow it",
+			(double)(proc_clock.corr_us - before) / 1e6);
+	else if (proc_clock.event == SL_IDCLOCK_IGNORED)
+		sl_warn("wall clock stepped by %+.3f s (%s): event ids keep the agent's clock",
+			(double)proc_clock.ignored_off_us / 1e6,
+			!synced ? "not synchronised" : real < last ? "behind ids already made" :
+			"implausible");
+	return v;
+}
+
+uint64_t sl_clock_elapsed_us(void)
+{
+	if (!proc_clock.init)
+		(void)sl_clock_id_us();
+	return sl_idclock_elapsed_at(&proc_clock, sl_boot_us());
+}
+
+uint64_t sl_clock_wall_to_id_us(uint64_t wall_us)
+{
+	int64_t off = (int64_t)sl_clock_id_us() - (int64_t)sl_now_us();
+
+	return off < 0 && (uint64_t)-off > wall_us ? 0 : (uint64_t)((int64_t)wall_us + off);
+}
+
+void sl_clock_id_state(struct sl_idclock *out)
+{
+	*out = proc_clock;
 }

@@ -82,6 +82,7 @@ static const struct key_def keys[] = {
 	{ "pos", "auth_timeout_s", T_INT, F(pos_auth_timeout_s), 1, 3600, "5" },
 	{ "pos", "max_unauthenticated", T_INT, F(pos_max_unauthenticated), 1, 4096, "16" },
 	{ "pos", "auth_max_failures", T_INT, F(pos_auth_max_failures), 1, 1000, "10" },
+	{ "pos", "dedup_window_s", T_INT, F(pos_dedup_window_s), 0, 604800, "86400" },
 
 	{ "ble", "source", T_STR, F(ble_source), 0, 0, "off" },
 	{ "ble", "scan", T_SCAN, F(ble_active_scan), 0, 0, "passive" },

@@ -62,6 +62,7 @@ struct sl_config {
 	int pos_auth_timeout_s;		/* a TCP client's auth line must come this soon */
 	int pos_max_unauthenticated;	/* TCP connections not yet authenticated */
 	int pos_auth_max_failures;	/* per address, before it is refused for a while */
+	int pos_dedup_window_s;		/* resends within it are answered, not stored; 0 = off */
 
 	/* [ble] */
 	char *ble_source;		/* off | hci:hciN | btsnoop:FILE */

@@ -69,6 +69,11 @@ int sl_uuidv7(uint64_t unix_ms, char out[SL_UUID_LEN])
 	return 0;
 }
 
+int sl_event_id(char out[SL_UUID_LEN])
+{
+	return sl_uuidv7(sl_clock_id_us() / 1000u, out);
+}
+
 void sl_event_begin(struct sl_jw *w, const struct sl_event_origin *o, const char *type,
 		    const char *id, uint64_t ts_us, bool clock_synced, const char *zone)
 {

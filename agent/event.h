@@ -29,6 +29,9 @@ struct sl_event_origin {
  * by one agent sort in creation order. 0 or -errno (getrandom).
  */
 int sl_uuidv7(uint64_t unix_ms, char out[SL_UUID_LEN]);
+/* A new event id from the agent's id clock (sl_clock_id_us(), clock.h):
+ * never from an event's own time. 0 or -errno. */
+int sl_event_id(char out[SL_UUID_LEN]);
 
 /*
  * Opens the event object and writes schema, id, type, ts (RFC 3339 UTC,

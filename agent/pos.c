@@ -484,6 +484,7 @@ static void handle_line(struct conn *c, char *line, size_t len)
 	struct sl_pos *pos = c->pos;
 	struct sl_pos_result *res = &pos->res;
 	struct reply *r;
+	char dup_id[SL_UUID_LEN];
 	int64_t seq;
 	int rc = 0;
 
@@ -506,6 +507,19 @@ static void handle_line(struct conn *c, char *line, size_t len)
 		rc = queue_error(c, res->error, res->message);
 		break;
 	case SL_POS_OUT_EVENT:
+		if (res->has_key && pos->sink.find &&
+		    pos->sink.find(pos->sink.ctx, res->key, dup_id, &seq) > 0) {
+			/* a resend: the first one's reply, once that is committed */
+			r = ok_reply(dup_id);
+			if (!r) {
+				rc = -ENOMEM;
+				break;
+			}
+			pos->st.duplicates++;
+			r->seq = seq;
+			reply_push(c, r);
+			break;
+		}
 		/* the reply first: once submitted the event is stored, and
 		 * without its reply the POS would resend it */
 		r = ok_reply(res->id);
@@ -513,8 +527,12 @@ static void handle_line(struct conn *c, char *line, size_t len)
 			rc = -ENOMEM;
 			break;
 		}
-		seq = pos->sink.submit(pos->sink.ctx, res->cls, res->id, res->type, res->payload,
-				       res->len);
+		if (res->has_key && pos->sink.submit_key)
+			seq = pos->sink.submit_key(pos->sink.ctx, res->cls, res->id, res->type,
+						   res->payload, res->len, res->key);
+		else
+			seq = pos->sink.submit(pos->sink.ctx, res->cls, res->id, res->type,
+					       res->payload, res->len);
 		if (seq < 0) {
 			free(r);
 			if (seq == -ENOSPC)

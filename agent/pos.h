@@ -23,6 +23,10 @@
  * A client that half-closes (shutdown(SHUT_WR)) still gets every reply:
  * reading stops at EOF, the connection is closed once every pending reply
  * was written after its commit.
+ *
+ * A resent request (same lane and txn_id, or same request_id:
+ * docs/pos-protocol.md) is answered with the first one's reply through the
+ * sink's find/submit_key, never stored twice.
  */
 #ifndef SL_POS_H
 #define SL_POS_H
@@ -55,6 +59,16 @@ struct sl_pos_sink {
 	int64_t (*submit)(void *ctx, enum sl_event_class cls, const char *id, const char *type,
 			  const char *payload, size_t len);
 	void *ctx;
+	/* Resends (optional, both or neither; NULL: every request is new).
+	 * find: 1 when key names an event of the window: its id and the
+	 * sequence to wait for (0 = committed); 0 when new; -errno (the
+	 * request is then handled as new). submit_key: submit, recording key
+	 * with the event in the same transaction. */
+	int (*find)(void *ctx, const uint8_t key[SL_SPOOL_KEY_LEN], char id[SL_UUID_LEN],
+		    int64_t *ret_seq);
+	int64_t (*submit_key)(void *ctx, enum sl_event_class cls, const char *id,
+			      const char *type, const char *payload, size_t len,
+			      const uint8_t key[SL_SPOOL_KEY_LEN]);
 };
 
 struct sl_pos_stats {
@@ -71,6 +85,7 @@ struct sl_pos_stats {
 					 * or to make room for a newer one */
 	uint64_t replies_queued;	/* now, all connections: not yet written to the socket */
 	uint64_t reply_bytes_queued;	/* their bytes, with the output buffers */
+	uint64_t duplicates;		/* resends answered with the first reply */
 };
 
 /*

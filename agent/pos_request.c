@@ -10,6 +10,7 @@
 #include "pos_request.h"
 
 #include "clock.h"
+#include "dedup.h"
 #include "json.h"
 #include "pan.h"
 #include "privacy.h"
@@ -21,6 +22,7 @@
 
 #define LANE_MAX 32
 #define TXN_MAX 64
+#define REQUEST_ID_MAX 64
 
 static int fail(struct sl_pos_result *res, const char *code, const char *message)
 {
@@ -219,12 +221,41 @@ out:
 	return rc;
 }
 
+/* The idempotency key: request_id if given, else a purchase's lane + txn_id. */
+static int request_key(const struct sl_pos_ctx *ctx, bool purchase,
+		       const struct sl_json_field *lane, const struct sl_json_field *txn,
+		       const struct sl_json_field *rid, struct sl_pos_result *res)
+{
+	const char *f[4] = { ctx->origin.tenant ? ctx->origin.tenant : "",
+			     ctx->origin.store ? ctx->origin.store : "", "", "" };
+	size_t l[4] = { strlen(f[0]), strlen(f[1]), 0, 0 };
+	int rc;
+
+	if (rid) {
+		f[2] = rid->val;
+		l[2] = rid->len;
+		rc = sl_dedup_key("request_id", f, l, 3, res->key);
+	} else if (purchase) {
+		if (lane) {
+			f[2] = lane->val;
+			l[2] = lane->len;
+		}
+		f[3] = txn->val;
+		l[3] = txn->len;
+		rc = sl_dedup_key("purchase", f, l, 4, res->key);
+	} else {
+		return 0;	/* a loyalty scan without request_id: no key */
+	}
+	res->has_key = rc == 0;
+	return rc;
+}
+
 int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_t now_us,
 		   bool clock_synced, struct sl_pos_result *res)
 {
 	struct sl_json_obj o;
 	const struct sl_json_field *type, *lane, *loyalty, *ts, *txn = NULL, *amount = NULL,
-				   *currency = NULL;
+				   *currency = NULL, *rid;
 	char pan[SL_PAN_BUF] = "";
 	char loy[SL_LOYALTY_MAX + 1] = "";
 	char zone[LANE_MAX + 8];
@@ -262,8 +293,11 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 
 	lane = text_field(&o, "lane", &bad);
 	ts = str_field(&o, "ts", &bad);
+	rid = str_field(&o, "request_id", &bad);
 	if (bad)
-		return fail(res, "invalid_field", "lane and ts must be strings");
+		return fail(res, "invalid_field", "lane, ts and request_id must be strings");
+	if (rid && !printable(rid->val, rid->len, REQUEST_ID_MAX))
+		return fail(res, "invalid_field", "request_id must be 1-64 printable characters");
 	if (lane && !printable(lane->val, lane->len, LANE_MAX))
 		return fail(res, "invalid_field", "lane must be 1-32 printable characters");
 	if (card_data(lane))
@@ -311,7 +345,7 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 		goto out;
 	}
 
-	rc = sl_uuidv7(ev_us / 1000, res->id);
+	rc = sl_event_id(res->id);	/* not from ts: that is data */
 	if (rc < 0) {
 		rc = fail(res, "internal", "no randomness for the event id");
 		goto out;
@@ -353,8 +387,12 @@ int sl_pos_request(const struct sl_pos_ctx *ctx, char *line, size_t len, uint64_
 		goto out;
 	}
 	res->len = (size_t)rc;
+	rc = request_key(ctx, purchase, lane, txn, rid, res);
+	if (rc < 0) {
+		rc = fail(res, "internal", "hashing failed");
+		goto out;
+	}
 	res->outcome = SL_POS_OUT_EVENT;
-	rc = 0;
 out:
 	mbedtls_platform_zeroize(pan, sizeof(pan));
 	mbedtls_platform_zeroize(loy, sizeof(loy));

@@ -42,6 +42,9 @@ struct sl_pos_result {
 	char id[SL_UUID_LEN];
 	const char *token;		/* auth only: inside the line buffer */
 	size_t token_len;
+	bool has_key;			/* event only: key names the request (resends) */
+	uint8_t key[SL_SPOOL_KEY_LEN];	/* dedup.h: request_id, else a purchase's
+					 * store + lane + txn_id */
 	size_t len;			/* bytes of payload */
 	char payload[SL_EVENT_MAX];
 };

@@ -473,7 +473,7 @@ static void emit(struct sl_presence *p, struct sl_presence_event *ev, struct sl_
 static bool begin(struct sl_presence *p, struct sl_jw *w, struct sl_presence_event *ev,
 		  char id[SL_UUID_LEN], uint64_t ts_us)
 {
-	if (sl_uuidv7(sl_now_us() / 1000, id) < 0) {
+	if (sl_event_id(id) < 0) {
 		p->st.emit_errors++;
 		return false;
 	}

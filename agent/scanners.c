@@ -130,7 +130,7 @@ int sl_scan_to_event(const struct sl_scan_ctx *ctx, const char *data, size_t len
 		goto out;
 	}
 
-	rc = sl_uuidv7(ts_us / 1000, ev->id);
+	rc = sl_event_id(ev->id);
 	if (rc < 0)
 		goto out;
 	ev->kind = kind;

@@ -95,6 +95,8 @@ static int ble_read(struct src *src)
 	if (rc != 1)
 		return rc;
 	src->count++;
+	if (!src->replay)	/* the engine runs on the id clock (clock.h) */
+		s->ble_buf.ts_us = sl_clock_wall_to_id_us(s->ble_buf.ts_us);
 	src->last_ts = s->ble_buf.ts_us;
 	if (sl_presence_from_ble(&s->ble_buf, &ps, id) == 1 &&
 	    sl_presence_sighting(s->engine, &ps) < 0)
@@ -132,6 +134,8 @@ static int wifi_read(struct src *src)
 	if (rc != 1)
 		return rc;
 	src->count++;
+	if (!src->replay)	/* the engine runs on the id clock (clock.h) */
+		s->wifi_buf.ts_us = sl_clock_wall_to_id_us(s->wifi_buf.ts_us);
 	src->last_ts = s->wifi_buf.ts_us;
 	if (sl_presence_from_wifi(&s->wifi_buf, &ps) == 1 &&
 	    sl_presence_sighting(s->engine, &ps) < 0)
@@ -182,7 +186,7 @@ static bool any_live(const struct sl_sightings *s)
 
 static void arm_advance(struct sl_sightings *s)
 {
-	uint64_t due = sl_presence_next_deadline(s->engine), now = sl_now_us();
+	uint64_t due = sl_presence_next_deadline(s->engine), now = sl_clock_id_us();
 
 	if (!any_live(s) || due == UINT64_MAX)
 		return;
@@ -193,7 +197,7 @@ static void advance_cb(struct sl_timer *t)
 {
 	struct sl_sightings *s = t->ctx;
 
-	sl_presence_advance(s->engine, sl_now_us());
+	sl_presence_advance(s->engine, sl_clock_id_us());	/* live only: see arm_advance */
 	arm_advance(s);
 }
 
@@ -474,7 +478,7 @@ void sl_sightings_close(struct sl_sightings *s)
 			if (s->src[i].enabled && s->src[i].last_ts > end)
 				end = s->src[i].last_ts;
 		if (any_live(s))
-			end = sl_now_us();
+			end = sl_clock_id_us();
 		sl_presence_finish(s->engine, end);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(s->src); i++) {

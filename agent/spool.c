@@ -44,6 +44,7 @@
 #define SPOOL_RESERVE_MIN (64u * 1024u)        /* headroom kept on the file system, */
 #define SPOOL_RESERVE_MAX (8u * 1024u * 1024u) /* 1/16 of its size within these bounds */
 #define SPOOL_FS_CHECK_MS 1000         /* statvfs at least this often while appending */
+#define SPOOL_KEY_PRUNE_CHUNK 16 /* expired keys deleted per key added */
 
 static const struct {
 	const char *name;
@@ -89,8 +90,33 @@ static const char *const spool_sql[ST__COUNT] = {
 		     " WHERE prio = ?1 AND rowid > ?2 AND rowid <= ?3 ORDER BY rowid LIMIT ?4",
 	[ST_PAGE_COUNT] = "PRAGMA page_count",
 	[ST_FREELIST] = "PRAGMA freelist_count",
-	[ST_OLDEST] = "SELECT created_us FROM events ORDER BY rowid LIMIT 1",
+	[ST_OLDEST] = "SELECT created_us, rowid FROM events ORDER BY rowid LIMIT 1",
 };
+
+/* Idempotency keys: their own table and statements (see "keys" below). */
+enum spool_key_stmt {
+	KS_FIND,
+	KS_ADD,
+	KS_PRUNE,
+	KS_COUNT,
+	KS__COUNT
+};
+
+static const char *const spool_key_sql[KS__COUNT] = {
+	[KS_FIND] = "SELECT id, seq FROM dedup WHERE key = ?1 AND created_us >= ?2",
+	[KS_ADD] = "INSERT OR REPLACE INTO dedup(key, id, seq, created_us) VALUES(?1, ?2, ?3, ?4)",
+	[KS_PRUNE] = ("DELETE FROM dedup WHERE key IN (SELECT key FROM dedup"
+		      " WHERE created_us < ?1 OR created_us > ?2 LIMIT ?3)"),
+	[KS_COUNT] = "SELECT count(*) FROM dedup",
+};
+
+static const char spool_key_schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS dedup("
+	" key BLOB PRIMARY KEY,"
+	" id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" created_us INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS dedup_created ON dedup(created_us);";
 
 static const char spool_schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS events("
@@ -154,6 +180,12 @@ struct sl_spool {
 	bool fs_low;             /* less than reserve_bytes free (or the reserve was given back) */
 	uint64_t fs_checked_ms;  /* last statvfs */
 	uint64_t fs_appended;    /* bytes appended since */
+	/* Ages (see spool_oldest_age): rows from rowid first_rowid on were
+	 * stamped by this process's elapsed clock, older ones by an earlier run. */
+	int64_t first_rowid;
+	uint64_t open_us;        /* sl_clock_elapsed_us() at open */
+
+	sqlite3_stmt *kst[KS__COUNT]; /* idempotency keys (see "keys" below) */
 };
 
 const char *sl_event_class_name(enum sl_event_class c)
@@ -276,6 +308,10 @@ static void spool_finalize(struct sl_spool *sp)
 	for (int i = 0; i < ST__COUNT; i++) {
 		sqlite3_finalize(sp->st[i]);
 		sp->st[i] = NULL;
+	}
+	for (int i = 0; i < KS__COUNT; i++) {
+		sqlite3_finalize(sp->kst[i]);
+		sp->kst[i] = NULL;
 	}
 }
 
@@ -727,6 +763,39 @@ static int spool_load_counts(struct sl_spool *sp)
 	return 0;
 }
 
+/*
+ * The keys table (created in old spools too: it is not part of the checked
+ * schema), its statements, and the sequence counter: a key found later
+ * must tell "committed" from "pending in the open transaction" by its
+ * sequence alone, so sequences handed out from now on are above every
+ * sequence a key recorded in an earlier run (events may all be deleted).
+ */
+static int spool_keys_open(struct sl_spool *sp)
+{
+	int64_t max_seq;
+	int rc;
+
+	rc = spool_exec(sp->db, spool_key_schema_sql);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < KS__COUNT; i++) {
+		rc = sqlite3_prepare_v3(sp->db, spool_key_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&sp->kst[i], NULL);
+		if (rc != SQLITE_OK) {
+			sl_debug("spool: prepare \"%s\": %s", spool_key_sql[i], sqlite3_errmsg(sp->db));
+			return (rc & 0xff) == SQLITE_ERROR ? -EUCLEAN : spool_errno(sp->db, rc);
+		}
+	}
+	rc = spool_query_int(sp->db, "SELECT max(seq) FROM dedup", &max_seq);
+	if (rc < 0)
+		return rc;
+	if (max_seq > sp->committed_max) {
+		sp->committed_max = max_seq;
+		sp->next_rowid = max_seq + 1;
+	}
+	return 0;
+}
+
 /* Pre-creates the file 0600 (SQLite's default is 0644; the -wal and -shm
  * files take the main file's mode). Existing files are left alone. */
 static int spool_create_file(const char *path)
@@ -782,6 +851,9 @@ static int spool_try_open(struct sl_spool *sp, const char *path, enum sl_spool_s
 	if (rc < 0)
 		goto err;
 	rc = spool_load_counts(sp);
+	if (rc < 0)
+		goto err;
+	rc = spool_keys_open(sp);
 	if (rc < 0)
 		goto err;
 	return 0;
@@ -1003,6 +1075,8 @@ int sl_spool_open(struct sl_spool **ret, const struct sl_spool_cfg *cfg,
 	if (rc < 0)
 		goto err_free;
 	spool_fs_open(sp);
+	sp->first_rowid = sp->next_rowid;
+	sp->open_us = sl_clock_elapsed_us();
 
 	*ret = sp;
 	if (ret_recovery)
@@ -1164,7 +1238,7 @@ int64_t sl_spool_append(struct sl_spool *sp, enum sl_event_class cls, const char
 	sqlite3_bind_int(st, 3, (int)cls);
 	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, type, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)sl_now_us());
+	sqlite3_bind_int64(st, 6, (int64_t)sl_clock_elapsed_us());
 	sqlite3_bind_blob64(st, 7, len ? payload : "", len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_clear_bindings(st);
@@ -1441,10 +1515,43 @@ int sl_spool_fetch(struct sl_spool *sp, struct sl_spool_cursor *cursor, size_t m
 	return n;
 }
 
+/*
+ * created_us and the age of the oldest row. A row of this run was stamped by
+ * the elapsed clock, which no wall-clock step moves: its age is exact. A row
+ * of an earlier run was stamped by that run's elapsed clock, i.e. by the wall
+ * clock of its start: its age is now - created_us, but never less than the
+ * time since this open (it is older than that), so a clock that went back
+ * across the restart neither hides nor underflows it.
+ */
+static int spool_oldest_age(struct sl_spool *sp, int64_t *ret_created, int64_t *ret_age)
+{
+	sqlite3_stmt *st = sp->st[ST_OLDEST];
+	int64_t created = 0, rowid = 0, age = -1;
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		uint64_t now = sl_clock_elapsed_us();
+
+		created = sqlite3_column_int64(st, 0);
+		rowid = sqlite3_column_int64(st, 1);
+		age = created > 0 && (uint64_t)created < now ? (int64_t)(now - (uint64_t)created) : 0;
+		if (rowid < sp->first_rowid && now > sp->open_us &&
+		    age < (int64_t)(now - sp->open_us))
+			age = (int64_t)(now - sp->open_us);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return spool_errno(sp->db, rc);
+	*ret_created = created;
+	*ret_age = age;
+	return 0;
+}
+
 int sl_spool_stats(struct sl_spool *sp, struct sl_spool_stats *out)
 {
 	struct sl_spool_stats s;
-	int64_t oldest;
+	int64_t oldest = 0;
 	int rc;
 
 	if (!sp || !out)
@@ -1457,7 +1564,7 @@ int sl_spool_stats(struct sl_spool *sp, struct sl_spool_stats *out)
 		s.depth += s.depth_by_class[c];
 		s.dropped_by_class[c] = sp->dropped[c] + sp->txn_dropped[c];
 	}
-	rc = spool_step_int(sp, ST_OLDEST, &oldest);
+	rc = spool_oldest_age(sp, &oldest, &s.oldest_age_us);
 	if (rc < 0)
 		return rc;
 	s.oldest_created_us = oldest;
@@ -1473,4 +1580,90 @@ int sl_spool_stats(struct sl_spool *sp, struct sl_spool_stats *out)
 	s.disk_low = sp->fs_low;
 	*out = s;
 	return 0;
+}
+
+/* ---- keys ---- */
+
+int sl_spool_key_find(struct sl_spool *sp, const uint8_t key[SL_SPOOL_KEY_LEN],
+		      int64_t not_before_us, char *ret_id, size_t id_size, int64_t *ret_seq)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (!sp || !key || !ret_id || !id_size || !ret_seq)
+		return -EINVAL;
+	st = sp->kst[KS_FIND];
+	sqlite3_bind_blob(st, 1, key, SL_SPOOL_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, not_before_us);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(st, 0);
+		int64_t seq = sqlite3_column_int64(st, 1);
+
+		if (!id || (size_t)sqlite3_column_bytes(st, 0) >= id_size) {
+			ret = -EUCLEAN;
+		} else {
+			memcpy(ret_id, id, (size_t)sqlite3_column_bytes(st, 0) + 1);
+			/* above committed_max: appended in the open transaction */
+			*ret_seq = seq > sp->committed_max ? seq : 0;
+			ret = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		ret = spool_errno(sp->db, rc);
+	}
+	sqlite3_clear_bindings(st);
+	sqlite3_reset(st);
+	return ret;
+}
+
+int sl_spool_key_add(struct sl_spool *sp, const uint8_t key[SL_SPOOL_KEY_LEN], const char *id,
+		     int64_t seq, int64_t now_us, int64_t prune_before_us)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!sp || !key || !id || !*id || seq <= 0)
+		return -EINVAL;
+	rc = spool_begin(sp);
+	if (rc < 0)
+		return rc;
+	st = sp->kst[KS_ADD];
+	sqlite3_bind_blob(st, 1, key, SL_SPOOL_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	sqlite3_bind_int64(st, 4, now_us);
+	rc = sqlite3_step(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return spool_op_failed(sp, rc);
+	sp->txn_ops++;
+
+	/* a few expired keys per new one: the table stays about one window
+	 * of keys without a sweep; keys from "the future" (the clock was
+	 * ahead when they were made) go after the same window */
+	st = sp->kst[KS_PRUNE];
+	sqlite3_bind_int64(st, 1, prune_before_us);
+	sqlite3_bind_int64(st, 2, now_us + (now_us - prune_before_us));
+	sqlite3_bind_int(st, 3, SPOOL_KEY_PRUNE_CHUNK);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return spool_op_failed(sp, rc);
+	return 0;
+}
+
+int sl_spool_key_count(struct sl_spool *sp, uint64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!sp || !ret)
+		return -EINVAL;
+	st = sp->kst[KS_COUNT];
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : spool_errno(sp->db, rc);
 }

@@ -183,7 +183,7 @@ struct sl_spool_row {
 	const char *type;
 	const void *payload;
 	size_t len;
-	int64_t created_us;       /* wall clock at append */
+	int64_t created_us;       /* elapsed clock at append (sl_clock_elapsed_us(), clock.h) */
 };
 
 typedef int (*sl_spool_row_cb)(const struct sl_spool_row *row, void *ctx);
@@ -200,6 +200,8 @@ struct sl_spool_stats {
 	uint64_t depth;                              /* rows, including uncommitted ones */
 	uint64_t depth_by_class[SL_CLASS__COUNT];
 	int64_t oldest_created_us;                   /* created_us of the oldest row, 0 if empty */
+	int64_t oldest_age_us;                       /* its age, -1 if empty: immune to wall-clock
+	                                              * steps (see docs/spool.md) */
 	uint64_t dropped_by_class[SL_CLASS__COUNT];  /* since open, by the overflow rule */
 	uint64_t bytes;                              /* database pages in use (what max_mb caps) */
 	uint64_t cap_bytes;                          /* 0 = unlimited */
@@ -213,5 +215,36 @@ struct sl_spool_stats {
 
 /* O(1) apart from one indexed lookup; 0 or -EINVAL/-EIO. */
 int sl_spool_stats(struct sl_spool *sp, struct sl_spool_stats *out);
+
+/*
+ * Idempotency keys (POS resends, docs/pos-protocol.md): a table of (key,
+ * event id, sequence, created_us) in the same database, written in the same
+ * transaction as the event it names, so a key is durable exactly when its
+ * event is, and a rolled-back commit forgets both. Keys are opaque hashes
+ * (SHA-256): no request text is stored. Times are the caller's clock
+ * (the agent uses sl_clock_elapsed_us()).
+ */
+#define SL_SPOOL_KEY_LEN 32
+
+/*
+ * Looks key up among keys created at or after not_before_us. Returns 1 and
+ * copies the event id (NUL-terminated, id_size >= its length + 1) and
+ * *ret_seq: 0 when that event is committed, else its sequence (appended in
+ * the open transaction: durable once sl_spool_commit() returns >= it).
+ * 0 when not found (outputs untouched), -EINVAL, -EIO, -EUCLEAN.
+ */
+int sl_spool_key_find(struct sl_spool *sp, const uint8_t key[SL_SPOOL_KEY_LEN],
+		      int64_t not_before_us, char *ret_id, size_t id_size, int64_t *ret_seq);
+/*
+ * Records key -> (id, seq) in the open transaction (call it right after the
+ * append that returned seq, before any commit), and deletes up to 16 keys
+ * created before prune_before_us (or as far after now_us). 0, -EINVAL, or an
+ * error of sl_spool_append(); if SQLite rolled the transaction back, the
+ * next commit reports it as for an append.
+ */
+int sl_spool_key_add(struct sl_spool *sp, const uint8_t key[SL_SPOOL_KEY_LEN], const char *id,
+		     int64_t seq, int64_t now_us, int64_t prune_before_us);
+/* Keys stored (including the open transaction's); 0 or -errno. */
+int sl_spool_key_count(struct sl_spool *sp, uint64_t *ret);
 
 #endif

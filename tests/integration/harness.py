@@ -413,7 +413,7 @@ class Agent:
     """storelinkd with a config in workdir/agent. mqtt: [mqtt] overrides."""
 
     def __init__(self, binary, workdir, broker, pki, mqtt=None, spool=None, name="agent",
-                 master_hex=None):
+                 master_hex=None, pos=None):
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -431,6 +431,7 @@ class Agent:
         self.pki = pki
         self.proc = None
         self.log_level = os.environ.get("SL_IT_LOG_LEVEL", "info")
+        self.pos_conf = dict(pos or {})    # extra [pos] keys
         self.configure(mqtt or {}, spool or {})
 
     def configure(self, mqtt=None, spool=None):
@@ -458,7 +459,10 @@ class Agent:
                 if v is not None:
                     f.write("%s = %s\n" % (k, v))
             f.write("\n[keys]\nmaster_key_file = %s\nkey_id = v1\n\n" % self.key_path)
-            f.write("[pos]\nlisten = unix:%s\n\n" % self.pos_path)
+            f.write("[pos]\nlisten = unix:%s\n" % self.pos_path)
+            for k, v in getattr(self, "pos_conf", {}).items():
+                f.write("%s = %s\n" % (k, v))
+            f.write("\n")
             f.write("[spool]\n")
             for k, v in sp.items():
                 f.write("%s = %s\n" % (k, v))

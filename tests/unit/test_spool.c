@@ -1281,16 +1281,17 @@ static void test_stats(void **state)
 	struct sl_spool_cursor cur = { 0 };
 	struct sl_spool_stats st;
 	struct got g = { 0 };
-	uint64_t before = sl_now_us(), after;
+	uint64_t before = sl_clock_elapsed_us(), after;
 
 	assert_int_equal(sl_spool_stats(sp, &st), 0);
 	assert_int_equal(st.depth, 0);
 	assert_int_equal(st.oldest_created_us, 0);
+	assert_int_equal(st.oldest_age_us, -1);
 	assert_int_equal(st.cap_bytes, 0);
 	assert_true(st.bytes > 0);
 
 	append_str(sp, SL_CLASS_PRESENCE, "p1", "{}");
-	after = sl_now_us();
+	after = sl_clock_elapsed_us();
 	append_str(sp, SL_CLASS_PURCHASE, "a1", "{}");
 	append_str(sp, SL_CLASS_PURCHASE, "a2", "{}");
 	append_str(sp, SL_CLASS_STATUS, "s1", "{}");
@@ -1304,7 +1305,10 @@ static void test_stats(void **state)
 	assert_int_equal(st.depth_by_class[SL_CLASS_PRESENCE], 1);
 	assert_int_equal(st.depth_by_class[SL_CLASS_STATUS], 1);
 	assert_int_equal(st.depth_by_class[SL_CLASS_LOYALTY], 0);
+	/* stamped by the elapsed clock (clock.h), which wall-clock steps do not move */
 	assert_true(st.oldest_created_us >= (int64_t)before && st.oldest_created_us <= (int64_t)after);
+	assert_true(st.oldest_age_us >= 0 &&
+		    st.oldest_age_us <= (int64_t)(sl_clock_elapsed_us() - before));
 	for (int c = 0; c < SL_CLASS__COUNT; c++)
 		assert_int_equal(st.dropped_by_class[c], 0);
 
