@@ -465,6 +465,7 @@ int sl_agent_run(struct sl_config *cfg)
 		.sig_io.fd = -1,
 		.started_us = sl_now_us(),
 	};
+	struct sl_sd_watchdog watchdog = { 0 };
 	int rc;
 
 	if (!cfg->mqtt_tls)
@@ -499,7 +500,10 @@ int sl_agent_run(struct sl_config *cfg)
 		cfg->tenant, cfg->store_id, cfg->gateway_id, ag.key_ids);
 	if (IS_ENABLED(CONFIG_SL_SYSTEMD))
 		sl_sd_notify("READY=1");
+	if (IS_ENABLED(CONFIG_SL_SYSTEMD) && sl_sd_watchdog_start(&watchdog, ag.loop) < 0)
+		sl_warn("WATCHDOG_USEC/WATCHDOG_PID not numbers: no watchdog keep-alives");
 	rc = sl_loop_run(ag.loop);
+	sl_sd_watchdog_stop(&watchdog);
 	if (rc < 0) {
 		sl_err("event loop: %s", strerror(-rc));
 		ag.exit_status = 1;
