@@ -20,7 +20,7 @@ SL_DEPS_TEST=(
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
 	libpcap-dev:arm64 libnl-genl-3-dev:arm64
 )
-SL_DEPS_PACKAGE=(debhelper dpkg-dev lintian)	# tools/package: Debian packages, and their check
+SL_DEPS_PACKAGE=(debhelper dpkg-dev lintian adduser systemd)	# tools/package: Debian packages, lintian; the package test: systemd-analyze, sysusers, adduser
 
 sl_deps_missing() {
 	local p missing=()
