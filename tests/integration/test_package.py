@@ -10,7 +10,9 @@ the CI machine is disposable; systemd need not be PID 1):
      unit's ExecStartPre and ExecStart (read from the installed unit) run as
      the packaged user with setpriv, with a fake $NOTIFY_SOCKET and
      WATCHDOG_USEC as systemd would give: READY=1 and WATCHDOG=1 arrive,
-     POS events reach the TLS broker
+     POS events reach the TLS broker; under strace: every system call the
+     agent makes is one the unit's SystemCallFilter= (and ProtectClock=...)
+     allows, since under systemd a refused call fails quietly with EPERM
   3. the broker stops, POS events wait in the spool, the agent stops;
      upgrade to a higher version whose packaged conffile changed (made by
      repacking this .deb: what is tested is dpkg's and the maintainer
@@ -30,10 +32,12 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import sys
+import time
 
 import harness as h
 
@@ -55,6 +59,22 @@ def sh(*args, check=True, env=None):
     if check and r.returncode:
         raise h.TestFailure("%s: exit %d\n%s" % (" ".join(args), r.returncode, out))
     return out
+
+
+def dpkg(*args, check=True):
+    """dpkg, waiting (up to 15 min) while another apt/dpkg holds the lock:
+    other jobs on the machine may be installing packages."""
+    deadline = time.monotonic() + 900
+    while True:
+        r = subprocess.run(["dpkg"] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=ENV)
+        out = r.stdout.decode(errors="replace")
+        if r.returncode == 2 and "lock" in out and time.monotonic() < deadline:
+            time.sleep(1)   # the lock holder's pace, not a test wait
+            continue
+        if check and r.returncode:
+            raise h.TestFailure("dpkg %s: exit %d\n%s" % (" ".join(args), r.returncode, out))
+        return out
 
 
 def installed_version():
@@ -100,7 +120,7 @@ def purge_leftover():
     if subprocess.run(["dpkg-query", "-W", PKG], stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL).returncode == 0:
         h.log("purging a storelink package left by an earlier run")
-        sh("dpkg", "--purge", PKG, check=False)
+        dpkg("--purge", PKG, check=False)
 
 
 def exposure(root):
@@ -111,19 +131,98 @@ def exposure(root):
     return float(m.group(1))
 
 
-def check_exposure(env):
-    """The installed unit, and with the POS-only drop-in from the docs."""
+def check_exposure(env, broker_ip="127.0.0.1"):
+    """The installed unit alone (radios), and for a POS-only gateway with
+    the two drop-ins from the docs, broker-only.conf naming the broker this
+    test uses."""
     root = os.path.join(env.dir, "sdroot")
     units = os.path.join(root, "etc/systemd/system")
-    os.makedirs(units + "/storelink.service.d")
+    dropins = units + "/storelink.service.d"
+    os.makedirs(dropins)
     shutil.copy(UNIT, units)
     radios = exposure(root)
-    shutil.copy("/usr/share/doc/storelink/examples/pos-only.conf",
-                units + "/storelink.service.d/")
+    ex = "/usr/share/doc/storelink/examples/"
+    shutil.copy(ex + "pos-only.conf", dropins)
     pos_only = exposure(root)
-    h.log("exposure: %.1f with radios, %.1f POS-only" % (radios, pos_only))
+    text = open(ex + "broker-only.conf").read()
+    text = re.sub(r"^IPAddressAllow=192\.0\.2\.10.*$", "IPAddressAllow=" + broker_ip, text,
+                  flags=re.M)
+    h.check(broker_ip in text, "broker-only.conf has no broker line to set")
+    open(dropins + "/broker-only.conf", "w").write(text)
+    pos_broker = exposure(root)
+    h.log("exposure: %.1f with radios, %.1f POS-only, %.1f POS-only with broker-only.conf" %
+          (radios, pos_only, pos_broker))
     h.check(radios <= 2.5, "exposure %.1f with radios, want <= 2.5" % radios)
-    h.check(pos_only <= 1.5, "exposure %.1f POS-only, want <= 1.5" % pos_only)
+    h.check(pos_broker <= 1.5, "exposure %.1f POS-only with the broker allow list, want <= 1.5"
+            % pos_broker)
+
+
+def syscall_set(group, seen=None):
+    """The system calls of a systemd group (@name), nested groups expanded."""
+    seen = seen if seen is not None else set()
+    out = sh("systemd-analyze", "syscall-filter", group)
+    calls = set()
+    for line in out.splitlines()[1:]:
+        t = line.strip()
+        if not t or t.startswith("#"):
+            continue
+        if t.startswith("@"):
+            if t not in seen:
+                seen.add(t)
+                calls |= syscall_set(t, seen)
+        else:
+            calls.add(t)
+    return calls
+
+
+def allowed_syscalls():
+    """What the installed unit's SystemCallFilter= lines (in order) and the
+    directives that add filters of their own leave allowed."""
+    allowed = None
+    directives = {}
+    for line in open(UNIT):
+        m = re.match(r"(\w+)=(.*)", line.strip())
+        if not m:
+            continue
+        directives[m.group(1)] = m.group(2)
+        if m.group(1) != "SystemCallFilter":
+            continue
+        v = m.group(2).strip()
+        deny = v.startswith("~")
+        names = set()
+        for n in v.lstrip("~").split():
+            names |= syscall_set(n) if n.startswith("@") else {n}
+        if allowed is None:
+            h.check(not deny, "the unit's first SystemCallFilter= is not an allow list")
+            allowed = names
+        elif deny:
+            allowed -= names
+        else:
+            allowed |= names
+    h.check(allowed, "the unit has no SystemCallFilter=")
+    implied = {"ProtectClock": "@clock", "PrivateDevices": "@raw-io",
+               "ProtectKernelModules": "@module"}
+    for d, g in implied.items():
+        if directives.get(d) == "yes":
+            allowed -= syscall_set(g)
+    return allowed
+
+
+def check_syscalls(trace):
+    """Every system call storelinkd made (after its execve) is one the unit
+    allows: under systemd a refused call fails with EPERM, silently."""
+    used, started = set(), False
+    for line in open(trace, errors="replace"):
+        if 'execve("/usr/sbin/storelinkd"' in line:
+            started = True
+            continue
+        m = re.match(r"\d+\s+([a-z0-9_]+)\(", line)
+        if started and m:
+            used.add(m.group(1))
+    h.check(started and used, "no storelinkd system calls in the trace")
+    refused = sorted(used - allowed_syscalls())
+    h.check(not refused, "storelinkd makes system calls the unit's filters refuse: %s" % refused)
+    h.log("%d distinct system calls, all allowed by the unit's filters" % len(used))
 
 
 def check_installed(deb, version):
@@ -250,9 +349,10 @@ class Service:
         self.env = env
         self.log_path = os.path.join(env.dir, "service-%s.log" % tag)
         self.proc = None
+        self.pid = None
         self.notify = FakeSystemd(tag)
 
-    def start(self):
+    def start(self, trace=None):
         cmds = unit_commands()
         if not os.path.isdir(RUN):
             os.mkdir(RUN, 0o755)
@@ -263,12 +363,19 @@ class Service:
         for k in ("WATCHDOG_PID", "JOURNAL_STREAM"):
             env.pop(k, None)
         logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen(as_service_user(cmds["ExecStart"]), stdout=logf,
-                                     stderr=subprocess.STDOUT, env=env)
+        argv = as_service_user(cmds["ExecStart"])
+        if trace:   # strace's exit status is storelinkd's
+            argv = ["strace", "-f", "-qq", "-o", trace, "--"] + argv
+        self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=env)
         logf.close()
         h.wait_until(lambda: self.proc.poll() is not None or self.notify.count("READY=1"),
                      60, "READY=1 from storelinkd")
         h.check(self.proc.poll() is None, "storelinkd exited:\n" + self.log())
+        self.pid = self.proc.pid
+        if trace:
+            kids = open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)).read()
+            h.check(kids.split(), "strace has no child")
+            self.pid = int(kids.split()[0])
         h.check(os.path.exists(POS_SOCK), "READY=1 before the POS socket exists")
         expect_mode(POS_SOCK, 0o660, "storelink", "storelink-pos")
         # WATCHDOG_USEC=2 s: a keep-alive every second, from the loop
@@ -278,12 +385,11 @@ class Service:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            os.kill(self.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
                 raise h.TestFailure("storelinkd did not stop on SIGTERM")
         rc = self.proc.returncode if self.proc else 0
         self.proc = None
@@ -292,6 +398,11 @@ class Service:
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
+            try:
+                if self.pid:
+                    os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.kill()
             self.proc.wait()
         self.notify.close()
@@ -393,7 +504,7 @@ def body(env, deb, arm64):
 
     # 1. install
     h.log("installing %s" % os.path.basename(deb))
-    sh("dpkg", "-i", deb)
+    dpkg("-i", deb)
     files = [l for l in sh("dpkg", "-L", PKG).splitlines() if l.startswith("/")]
     check_installed(deb, version)
     check_exposure(env)
@@ -407,7 +518,8 @@ def body(env, deb, arm64):
     provision(env, broker)
     svc = Service(env, "1")
     env.cleanup.append(svc.kill)
-    svc.start()
+    trace = os.path.join(env.dir, "storelinkd.strace")
+    svc.start(trace=trace)
     rng = random.Random(11)
     ids = send(h.make_requests(20, rng))
     h.wait_until(lambda: set(ids) <= set(sub.event_ids()), 120, "20 events at the broker")
@@ -421,10 +533,11 @@ def body(env, deb, arm64):
     broker.stop()
     queued = send(h.make_requests(7, rng))
     svc.stop()
+    check_syscalls(trace)
     h.check(spool_depth() == 7, "spool holds %d events, want 7" % spool_depth())
     deb2, version2 = upgraded_deb(env, deb)
     h.log("upgrading to %s" % version2)
-    sh("dpkg", "-i", "--force-confdef", "--force-confold", deb2)
+    dpkg("-i", "--force-confdef", "--force-confold", deb2)
     check_installed(deb2, version2)
     h.check(open(CONF).readline().rstrip("\n") == MARK, "the conffile edit was lost")
     h.check(os.path.exists(CONF + ".dpkg-dist"), "the new packaged conffile is not beside it")
@@ -443,11 +556,11 @@ def body(env, deb, arm64):
     h.log("conffile edit and spool survived the upgrade; queued events delivered")
 
     # 4. remove keeps user data, purge removes everything
-    sh("dpkg", "-r", PKG)
+    dpkg("-r", PKG)
     h.check(os.path.exists(CONF) and os.path.isdir(STATE) and user_exists("storelink"),
             "dpkg -r removed user data")
     h.check(not os.path.exists("/usr/sbin/storelinkd"), "dpkg -r left storelinkd")
-    sh("dpkg", "--purge", PKG)
+    dpkg("--purge", PKG)
     check_purged(files + [CONF + ".dpkg-dist"])
     h.log("purged: nothing left")
 

@@ -20,7 +20,7 @@ SL_DEPS_TEST=(
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
 	libpcap-dev:arm64 libnl-genl-3-dev:arm64
 )
-SL_DEPS_PACKAGE=(debhelper dpkg-dev lintian adduser systemd)	# tools/package: Debian packages, lintian; the package test: systemd-analyze, sysusers, adduser
+SL_DEPS_PACKAGE=(debhelper dpkg-dev lintian adduser systemd strace)	# tools/package: Debian packages, lintian; the package test: systemd-analyze, sysusers, adduser, strace (system calls vs the unit's filter)
 
 sl_deps_missing() {
 	local p missing=()
