@@ -661,6 +661,7 @@ int sl_agent_run(struct sl_config *cfg)
 		.lock_fd = -1,
 		.started_us = sl_boot_us(),
 	};
+	struct sl_sd_watchdog watchdog = { 0 };
 	int rc;
 
 	(void)sl_clock_id_us();	/* anchors the id and elapsed clocks at start */
@@ -701,7 +702,10 @@ int sl_agent_run(struct sl_config *cfg)
 		ag.key_checks);
 	if (IS_ENABLED(CONFIG_SL_SYSTEMD))
 		sl_sd_notify("READY=1");
+	if (IS_ENABLED(CONFIG_SL_SYSTEMD) && sl_sd_watchdog_start(&watchdog, ag.loop) < 0)
+		sl_warn("WATCHDOG_USEC/WATCHDOG_PID not numbers: no watchdog keep-alives");
 	rc = sl_loop_run(ag.loop);
+	sl_sd_watchdog_stop(&watchdog);
 	if (rc < 0) {
 		sl_err("event loop: %s", strerror(-rc));
 		ag.exit_status = 1;
