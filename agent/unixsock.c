@@ -9,6 +9,7 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static int probe(const struct sockaddr_un *sa)
 int sl_unixsock_listen(struct sl_unixsock *us, const char *path, int backlog, char *err,
 		       size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, tmp;
 	struct stat st;
 	mode_t old_mask;
 	int fd, rc;
@@ -86,16 +87,37 @@ int sl_unixsock_listen(struct sl_unixsock *us, const char *path, int backlog, ch
 		snprintf(err, errlen, "%s: socket: %s", path, strerror(-rc));
 		goto err_free;
 	}
-	/* owner only until the caller's chmod: it listens before that, and a
-	 * connection made meanwhile would outlive the chmod (one thread, so
-	 * the process-wide umask is ours for these two calls) */
+	/* Bound under a temporary name, listening, then renamed into place
+	 * (never over an existing file): a client never finds the path before
+	 * it accepts connections (a bound, not yet listening socket refuses
+	 * them). Owner only until the caller's chmod: it listens before that,
+	 * and a connection made meanwhile would outlive the chmod (one thread,
+	 * so the process-wide umask is ours for these calls). */
+	tmp = sa;
+	if ((size_t)snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%ld~", path,
+			     (long)getpid()) >= sizeof(tmp.sun_path))
+		tmp = sa;	/* no room for a temporary name: bind in place */
+	if (tmp.sun_path[strlen(path)])
+		unlink(tmp.sun_path);	/* left by a killed process with our pid */
 	old_mask = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	rc = bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0 ? -errno : 0;
 	umask(old_mask);
 	if (rc < 0) {
 		/* EADDRINUSE here: another process bound it since the probe */
 		snprintf(err, errlen, "%s: bind: %s", path, strerror(-rc));
 		goto err_close;
+	}
+	if (listen(fd, backlog) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: listen: %s", path, strerror(-rc));
+		goto err_unlink_tmp;
+	}
+	if (tmp.sun_path[strlen(path)] &&
+	    renameat2(AT_FDCWD, tmp.sun_path, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		rc = errno == EEXIST ? -EADDRINUSE : -errno;
+		snprintf(err, errlen, "%s: %s", path, rc == -EADDRINUSE ?
+			 "another process bound it meanwhile" : strerror(-rc));
+		goto err_unlink_tmp;
 	}
 	if (stat(path, &st) < 0) {
 		rc = -errno;
@@ -104,15 +126,13 @@ int sl_unixsock_listen(struct sl_unixsock *us, const char *path, int backlog, ch
 	}
 	us->dev = st.st_dev;
 	us->ino = st.st_ino;
-	if (listen(fd, backlog) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: listen: %s", path, strerror(-rc));
-		goto err_unlink;
-	}
 	return fd;
 
-err_unlink:
-	sl_unixsock_release(us);
+err_unlink_tmp:
+	if (tmp.sun_path[strlen(path)])
+		unlink(tmp.sun_path);
+	else if (stat(path, &st) == 0)
+		unlink(path);	/* bound in place by us just now */
 err_close:
 	close(fd);
 err_free:

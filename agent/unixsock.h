@@ -12,6 +12,10 @@
  *   - connect() is refused (ECONNREFUSED): a stale file, unlinked, then
  *     bound.
  *
+ * The socket is bound under a temporary name next to path, listens, and
+ * is then renamed to path (RENAME_NOREPLACE): a client never finds the
+ * path before it accepts connections.
+ *
  * The device and inode of the bound file are remembered, and
  * sl_unixsock_release() removes the path only if it is still that file:
  * an agent that stops never removes a socket another process bound since
