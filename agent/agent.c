@@ -67,6 +67,11 @@ struct sl_agent {
 	int commit_err;			/* -errno of the run, 0 = commits succeed */
 	uint64_t commit_err_since_ms;
 	uint64_t commit_err_count;	/* failed commits in the run */
+	/* a full spool is logged once when it fills and once when it takes
+	 * events again: how long, how many were refused or dropped meanwhile */
+	bool spool_full;
+	uint64_t full_since_ms;
+	uint64_t full_refused, full_dropped;
 	uint64_t started_us;		/* sl_boot_us() at start: uptime is a duration */
 	char key_ids[2 * SL_KID_MAX + 2];
 	char kcv[2][SL_KCV_LEN];		/* key check values: current, next ("") */
@@ -152,6 +157,38 @@ static void post_round(void *ctx)
 		sl_timer_arm(ag->loop, &ag->commit_timer, (uint64_t)due);
 }
 
+/* One line when the spool stops taking events (cap or disk), one when it
+ * takes them again, whatever the rate of refusals in between. */
+static void spool_full_episode(struct sl_agent *ag, int64_t seq)
+{
+	struct sl_spool_stats st = { 0 };
+
+	if (seq == -ENOSPC || seq == 0) {
+		if (seq == -ENOSPC)
+			ag->full_refused++;
+		else
+			ag->full_dropped++;
+		if (ag->spool_full)
+			return;
+		ag->spool_full = true;
+		ag->full_since_ms = sl_mono_ms();
+		sl_spool_stats(ag->spool, &st);
+		sl_warn("spool: full (%llu events, %llu of %llu KiB%s): purchases and loyalty "
+			"scans get spool_full and presence events are dropped until the uplink "
+			"drains it", (unsigned long long)st.depth,
+			(unsigned long long)(st.bytes / 1024), (unsigned long long)(st.cap_bytes / 1024),
+			st.disk_low ? "; the disk is nearly full" : "");
+		return;
+	}
+	if (seq > 0 && ag->spool_full) {
+		ag->spool_full = false;
+		sl_info("spool: taking events again after %.1f s (%llu refused, %llu dropped "
+			"meanwhile)", (double)(sl_mono_ms() - ag->full_since_ms) / 1000.0,
+			(unsigned long long)ag->full_refused, (unsigned long long)ag->full_dropped);
+		ag->full_refused = ag->full_dropped = 0;
+	}
+}
+
 /* Appends an event and, with key, its idempotency key in the same
  * transaction (before a commit can separate them). */
 static int64_t submit_keyed(struct sl_agent *ag, enum sl_event_class cls, const char *id,
@@ -168,6 +205,7 @@ static int64_t submit_keyed(struct sl_agent *ag, enum sl_event_class cls, const 
 		if (rc < 0)
 			sl_debug("spool: idempotency key not stored: %s", strerror(-rc));
 	}
+	spool_full_episode(ag, seq);
 	if (seq > 0) {
 		ag->last_seq = seq;
 		ag->in[cls]++;

@@ -127,6 +127,16 @@ def body(env, storelinkd):
     rows = check_spool(agent, acked, "restarted")
     h.check(agent.stop() == 0, "storelinkd did not exit cleanly after the restart")
     h.check("damaged" not in agent.stderr(), "the restart found the spool damaged")
+    # the operator hears of it once, and once when it is over
+    log = agent.stderr()
+    full = [l for l in log.splitlines() if "warn: spool: full (" in l]
+    again = [l for l in log.splitlines() if "info: spool: taking events again after" in l]
+    # (SQLite may free pages while full, letting a few events in: a new episode)
+    h.check(1 <= len(full) <= 3 and len(again) == len(full) and
+            sum(codes.values()) > 10 * len(full),
+            "expected one 'spool: full' and one 'taking events again' line per episode, "
+            "not one per refusal (%d refusals):\n%s" % (sum(codes.values()),
+                                                       "\n".join(full + again)))
     h.log("%d acknowledged in all (%d while the disk was full), all kept; %d rows; refusals %s" %
           (len(acked), n - before_full - len(probe), len(rows), dict(codes)))
 
