@@ -26,6 +26,7 @@
 
 #define SL_KEY_LEN 32
 #define SL_KID_MAX 16           /* key id, [A-Za-z0-9_-]{1,16} */
+#define SL_TENANT_MAX 64        /* [agent] tenant: a name of at most 64 characters */
 #define SL_TOKEN_MAX 64         /* "kid." + 43 chars + NUL fits */
 #define SL_HASH_B64_LEN 43      /* base64url_nopad of 32 bytes */
 #define SL_EMAIL_MAX 254        /* RFC 5321 path limit, canonical length */

@@ -585,15 +585,21 @@ class PosClient:
         return replies
 
 
+_batches = [0]
+
+
 def make_requests(n, rng, lanes=8):
     """n POS requests, purchases and loyalty scans (some purchases carry a
-    loyalty id, some use track 2); the raw identifiers are in each dict."""
+    loyalty id, some use track 2); the raw identifiers are in each dict.
+    Each call's txn_ids are new (T-<call>-<i>): the same lane and txn_id
+    again would be a resend, answered with the first event (docs/pos-protocol.md)."""
     reqs = []
+    _batches[0] += 1
     for i in range(n):
         lane = str(1 + i % lanes)
         if i % 2 == 0:
             pan = random_pan(rng)
-            r = {"type": "purchase", "lane": lane, "txn_id": "T-%d" % i,
+            r = {"type": "purchase", "lane": lane, "txn_id": "T-%d-%d" % (_batches[0], i),
                  "amount": "%d.%02d" % (rng.randrange(1, 500), rng.randrange(100)),
                  "currency": "EUR"}
             if i % 10 == 4:

@@ -50,7 +50,10 @@ class FiuAgent(ph.PosAgent):
         self.fifo = os.path.join(self.dir, "fiu")
         self.wrapper = os.path.join(self.dir, "storelinkd-fiu")
         with open(self.wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec %s -x -f %s %s \"$@\"\n" % (FIU_RUN, self.fifo, storelinkd))
+            # an ASan build: libfiu's wrappers are preloaded before the ASan runtime
+            f.write("#!/bin/sh\nASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+                    "verify_asan_link_order=0\"\nexport ASAN_OPTIONS\n"
+                    "exec %s -x -f %s %s \"$@\"\n" % (FIU_RUN, self.fifo, storelinkd))
         os.chmod(self.wrapper, 0o755)
 
     def start(self, timeout=60):
