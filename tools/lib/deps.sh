@@ -20,6 +20,7 @@ SL_DEPS_TEST=(
 	libbluetooth-dev:arm64 libsqlite3-dev:arm64 libcmocka-dev:arm64
 	libpcap-dev:arm64 libnl-genl-3-dev:arm64
 )
+SL_DEPS_TEST+=(iproute2 nftables)	# tests/integration/test_uplink_drop.py: ip netns, veth, nft drop rules
 
 sl_deps_missing() {
 	local p missing=()
