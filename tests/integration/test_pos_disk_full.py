@@ -10,7 +10,8 @@ and everything acknowledged is in the spool, also after a clean stop and a
 restart (no "damaged" spool).
 
 Needs root (mount -t tmpfs). Without it the test says why and exits 0, or
-with --skip-code=N (ctest: SKIP_RETURN_CODE N) with N.
+with --skip-code=N (ctest: SKIP_RETURN_CODE N) with N; with SL_REQUIRE_ALL=1
+(./tools/test) it fails instead.
 
   test_pos_disk_full.py STORELINKD [--skip-code=N]
 """
@@ -155,6 +156,11 @@ def main():
         ph.tmpfs_umount(probe)
     os.rmdir(probe)
     if why:
+        if os.environ.get("SL_REQUIRE_ALL") == "1":
+            # ./tools/test (CI) must run it: there a skip is a failure
+            h.log("pos_disk_full: FAILED: cannot mount a tmpfs for the state dir "
+                  "(needs root) and SL_REQUIRE_ALL=1: %s" % why)
+            sys.exit(1)
         h.log("pos_disk_full: SKIPPED: cannot mount a tmpfs for the state dir "
               "(needs root): %s" % why)
         sys.exit(skip_code)

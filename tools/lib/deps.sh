@@ -25,6 +25,7 @@ SL_DEPS_TEST=(
 SL_DEPS_TEST+=(libssl-dev:arm64)	# publisher TLS verify result, cross build
 SL_DEPS_TEST+=(fiu-utils)	# fiu-run/fiu-ctrl: fdatasync failures in tests/integration/test_spool_commit_faults.py
 SL_DEPS_PACKAGE=(debhelper dpkg-dev lintian adduser systemd strace)	# tools/package: Debian packages, lintian; the package test: systemd-analyze, sysusers, adduser, strace (system calls vs the unit's filter)
+SL_DEPS_TEST+=(iproute2 nftables)	# tests/integration/test_uplink_drop.py: ip netns, veth, nft drop rules
 
 sl_deps_missing() {
 	local p missing=()
