@@ -15,6 +15,7 @@
 #include "agent.h"
 
 #include "autoconf.h"
+#include "check.h"
 #include "clock.h"
 #include "config.h"
 #include "control.h"
@@ -251,6 +252,79 @@ static int emit_presence(void *ctx, const struct sl_presence_event *ev)
 #endif
 
 /* ---- status (storelinkctl status) ------------------------------------- */
+
+/* The retained status message's "health" (docs/mqtt.md): what a fleet
+ * dashboard needs about this gateway, without asking it. */
+static void health_json(void *ctx, struct sl_jw *w)
+{
+	struct sl_agent *ag = ctx;
+	struct sl_spool_stats ss = { 0 };
+	char day[SL_DAY_LEN];
+	int64_t days;
+
+	if (ag->spool)
+		sl_spool_stats(ag->spool, &ss);
+	sl_jw_obj_begin(w);
+	sl_jw_kv_str(w, "board", SL_BOARD);
+	sl_jw_kv_uint(w, "uptime_s", (sl_boot_us() - ag->started_us) / 1000000u);
+	sl_jw_key(w, "clock_synced");
+	sl_jw_bool(w, sl_clock_synced());
+
+	sl_jw_key(w, "spool");
+	sl_jw_obj_begin(w);
+	sl_jw_kv_uint(w, "depth", ss.depth);
+	sl_jw_kv_uint(w, "bytes", ss.bytes);
+	sl_jw_kv_uint(w, "cap_bytes", ss.cap_bytes);
+	sl_jw_key(w, "oldest_age_s");
+	if (ss.depth && ss.oldest_age_us >= 0)
+		sl_jw_double(w, (double)ss.oldest_age_us / 1e6, 3);
+	else
+		sl_jw_null(w);
+	sl_jw_key(w, "disk_low");
+	sl_jw_bool(w, ss.disk_low);
+	sl_jw_kv_uint(w, "commit_errors", ag->commit_errors);
+	sl_jw_key(w, "classes");
+	sl_jw_obj_begin(w);
+	for (int c = 0; c < SL_CLASS__COUNT; c++) {
+		sl_jw_key(w, sl_event_class_name((enum sl_event_class)c));
+		sl_jw_obj_begin(w);
+		sl_jw_kv_uint(w, "queued", ss.depth_by_class[c]);
+		sl_jw_kv_uint(w, "dropped_overflow", ss.dropped_by_class[c]);
+		sl_jw_obj_end(w);
+	}
+	sl_jw_obj_end(w);
+	sl_jw_obj_end(w);
+
+#ifdef CONFIG_SL_POS
+	if (ag->pos) {
+		struct sl_pos_stats pst;
+
+		sl_pos_stats(ag->pos, &pst);
+		sl_jw_key(w, "pos");
+		sl_jw_obj_begin(w);
+		sl_jw_kv_uint(w, "requests", pst.requests);
+		sl_jw_kv_uint(w, "errors", pst.errors);
+		sl_jw_kv_uint(w, "auth_failed", pst.auth_failed);
+		sl_jw_key(w, "errors_by_code");
+		sl_jw_obj_begin(w);
+		for (size_t i = 0; i < SL_POS_ERROR_CODES && pst.by_code[i].code; i++)
+			sl_jw_kv_uint(w, pst.by_code[i].code, pst.by_code[i].n);
+		sl_jw_obj_end(w);
+		sl_jw_obj_end(w);
+	}
+#endif
+	sl_jw_key(w, "cert");
+	if (ag->cfg->mqtt_tls && sl_cert_not_after(ag->cfg->mqtt_cert_file, day, &days) == 0) {
+		sl_jw_obj_begin(w);
+		sl_jw_kv_str(w, "not_after", day);
+		sl_jw_key(w, "days_left");
+		sl_jw_int(w, days);
+		sl_jw_obj_end(w);
+	} else {
+		sl_jw_null(w);
+	}
+	sl_jw_obj_end(w);
+}
 
 static void status_json(void *ctx, struct sl_jw *w)
 {
@@ -603,6 +677,7 @@ static int modules_open(struct sl_agent *ag)
 		sl_err("mqtt: %s", err);
 		return rc;
 	}
+	sl_publisher_set_health(ag->pub, health_json, ag, (unsigned)cfg->mqtt_status_interval_s);
 
 #ifdef CONFIG_SL_POS
 	if (cfg->pos_listen) {

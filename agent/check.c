@@ -362,3 +362,24 @@ int sl_check_config(const struct sl_config *cfg, const char *user, FILE *out)
 			c.warnings == 1 ? "" : "s");
 	return c.errors;
 }
+
+int sl_cert_not_after(const char *path, char out[SL_DAY_LEN], int64_t *ret_days_left)
+{
+	mbedtls_x509_crt crt;
+	int rc = -EINVAL;
+
+	mbedtls_x509_crt_init(&crt);
+	if (path && mbedtls_x509_crt_parse_file(&crt, path) == 0) {
+		struct tm to = { .tm_year = crt.valid_to.year - 1900, .tm_mon = crt.valid_to.mon - 1,
+				 .tm_mday = crt.valid_to.day, .tm_hour = crt.valid_to.hour,
+				 .tm_min = crt.valid_to.min };
+		time_t end = timegm(&to);
+
+		snprintf(out, SL_DAY_LEN, "%04u-%02u-%02u", (unsigned)crt.valid_to.year % 10000u,
+			 (unsigned)crt.valid_to.mon % 100u, (unsigned)crt.valid_to.day % 100u);
+		*ret_days_left = end == (time_t)-1 ? 0 : ((int64_t)end - (int64_t)time(NULL)) / 86400;
+		rc = 0;
+	}
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}

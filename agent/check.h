@@ -20,4 +20,10 @@
 /* Prints problems and warnings to out; returns the number of problems (0 = ok). */
 int sl_check_config(const struct sl_config *cfg, const char *user, FILE *out);
 
+/* The certificate file's notAfter day ("YYYY-MM-DD") and whole days left
+ * (negative when expired): 0, or -EINVAL when it cannot be read or parsed. */
+#include "clock.h"
+#include <stdint.h>
+int sl_cert_not_after(const char *path, char out[SL_DAY_LEN], int64_t *ret_days_left);
+
 #endif

@@ -66,6 +66,7 @@ static const struct key_def keys[] = {
 	{ "mqtt", "batch", T_INT, F(mqtt_batch), 1, 100, "1" },
 	{ "mqtt", "backoff_min_ms", T_INT, F(mqtt_backoff_min_ms), 10, 600000, "1000" },
 	{ "mqtt", "backoff_max_ms", T_INT, F(mqtt_backoff_max_ms), 10, 3600000, "60000" },
+	{ "mqtt", "status_interval_s", T_INT, F(mqtt_status_interval_s), 0, 86400, "300" },
 
 	{ "keys", "master_key_file", T_PATH, F(master_key_file), 0, 0, NULL },
 	{ "keys", "key_id", T_STR, F(key_id), 0, 0, "v1" },

@@ -44,6 +44,7 @@ struct sl_config {
 	int mqtt_batch;			/* events per message; 1 = no batching */
 	int mqtt_backoff_min_ms;	/* reconnect backoff, doubled to max */
 	int mqtt_backoff_max_ms;
+	int mqtt_status_interval_s;	/* retained status with health this often; 0 = at connect only */
 
 	/* [keys] */
 	char *master_key_file;		/* required */

@@ -195,13 +195,34 @@ static int queue_reply(struct conn *c, int64_t seq, const char *json, size_t len
 	return 0;
 }
 
+/* One more error reply with this stable code (a static string). */
+static void count_error(struct sl_pos *pos, const char *code)
+{
+	pos->st.errors++;
+	for (size_t i = 0; i < SL_POS_ERROR_CODES; i++) {
+		if (!pos->st.by_code[i].code)
+			pos->st.by_code[i].code = code;
+		if (pos->st.by_code[i].code == code || strcmp(pos->st.by_code[i].code, code) == 0) {
+			pos->st.by_code[i].n++;
+			return;
+		}
+	}
+}
+
+/* "spool_full" from one of the canned failure replies */
+static const char *failed_code(const char *text)
+{
+	return text == spool_full_text ? "spool_full"
+	       : text == spool_unknown_text ? "spool_unknown" : "spool_error";
+}
+
 static int queue_error(struct conn *c, const char *code, const char *message)
 {
 	char buf[512];
 	struct sl_jw w;
 	int n;
 
-	c->pos->st.errors++;
+	count_error(c->pos, code);
 	sl_jw_init(&w, buf, sizeof(buf));
 	sl_jw_obj_begin(&w);
 	sl_jw_key(&w, "ok");
@@ -549,7 +570,7 @@ static void handle_line(struct conn *c, char *line, size_t len)
 				 * sl_pos_commit_failed() could not see this reply yet */
 				r->seq = 0;
 				r->failed = pos->failed_text;
-				pos->st.errors++;
+				count_error(pos, failed_code(pos->failed_text));
 			}
 			reply_push(c, r);
 		}
@@ -1165,7 +1186,7 @@ void sl_pos_commit_failed(struct sl_pos *pos, int64_t upto_seq, int err)
 			if (r->seq > 0 && r->seq <= upto_seq) {
 				r->seq = 0;
 				r->failed = text;
-				pos->st.errors++;
+				count_error(pos, failed_code(text));
 			}
 	sl_pos_committed(pos, 0);
 }

@@ -71,6 +71,8 @@ struct sl_pos_sink {
 			      const uint8_t key[SL_SPOOL_KEY_LEN]);
 };
 
+#define SL_POS_ERROR_CODES 24	/* more than docs/pos-protocol.md defines */
+
 struct sl_pos_stats {
 	uint64_t connections;		/* accepted since start */
 	uint64_t open;			/* open now */
@@ -86,6 +88,12 @@ struct sl_pos_stats {
 	uint64_t replies_queued;	/* now, all connections: not yet written to the socket */
 	uint64_t reply_bytes_queued;	/* their bytes, with the output buffers */
 	uint64_t duplicates;		/* resends answered with the first reply */
+	/* error replies by code ("invalid_pan": 3, ...), the first
+	 * SL_POS_ERROR_CODES distinct codes seen; code points to static text */
+	struct {
+		const char *code;
+		uint64_t n;
+	} by_code[SL_POS_ERROR_CODES];
 };
 
 /*

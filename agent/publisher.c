@@ -79,7 +79,8 @@
 
 #define PUB_TOPIC_MAX 512
 #define PUB_ERR_MAX 256
-#define PUB_STATUS_MAX 512
+#define PUB_STATUS_MAX 512		/* the will: no health */
+#define PUB_HEALTH_MAX 8192		/* an online status with its health */
 #define PUB_BATCH_MAX_BYTES (256u * 1024u)	/* cap on one batched message */
 #define PUB_STABLE_MS 10000u		/* a connection this old resets the backoff */
 #define PUB_CONNECT_TIMEOUT_MAX_S 20	/* CONNACK wait, at most; keepalive if shorter */
@@ -117,6 +118,10 @@ struct sl_publisher {
 	struct sl_timer conn_timer;	/* next connection attempt */
 	struct sl_timer misc_timer;	/* keepalive (connected) / CONNACK timeout */
 	struct sl_timer retry_timer;	/* refused rows: probe, rewind once idle */
+	struct sl_timer health_timer;	/* the online status again, with fresh health */
+	sl_publisher_health_fn health_fn;
+	void *health_ctx;
+	uint64_t health_ms;		/* 0: health only at connect */
 	bool lib_init;
 
 	/* the current attempt */
@@ -449,6 +454,16 @@ static int pub_status_json(const struct sl_publisher *pub, char *buf, size_t cap
 		}
 		sl_jw_arr_end(&w);
 	}
+	if (with_ts && pub->health_fn && strcmp(status, "online") == 0) {
+		sl_jw_key(&w, "uplink");
+		sl_jw_obj_begin(&w);
+		sl_jw_kv_uint(&w, "reconnects", pub->reconnects);
+		sl_jw_kv_uint(&w, "refusals", pub->refusals);
+		sl_jw_kv_str(&w, "last_refusal", pub->refusal[0] ? pub->refusal : NULL);
+		sl_jw_obj_end(&w);
+		sl_jw_key(&w, "health");
+		pub->health_fn(pub->health_ctx, &w);
+	}
 	if (with_ts) {
 		sl_rfc3339(sl_now_us(), ts);
 		sl_jw_key(&w, "ts");
@@ -460,17 +475,44 @@ static int pub_status_json(const struct sl_publisher *pub, char *buf, size_t cap
 
 static void pub_publish_status(struct sl_publisher *pub, const char *status, const char *reason)
 {
-	char buf[PUB_STATUS_MAX];
+	static char buf[PUB_HEALTH_MAX];	/* one loop, one status at a time */
 	int len = pub_status_json(pub, buf, sizeof(buf), status, reason, true);
 	int mid = 0, rc;
 
-	if (len < 0)
+	if (pub->health_ms && strcmp(status, "online") == 0)
+		sl_timer_arm(pub->loop, &pub->health_timer, pub->health_ms);
+	if (len < 0) {
+		sl_debug("mqtt: status message: %s", strerror(-len));
 		return;
+	}
 	rc = mosquitto_publish(pub->mosq, &mid, pub->status_topic, len, buf, 1, true);
 	if (rc == MOSQ_ERR_SUCCESS)
 		pub->status_mid = mid;
 	else
 		sl_debug("mqtt: status message: %s", mosquitto_strerror(rc));
+}
+
+static void pub_health_cb(struct sl_timer *t)
+{
+	struct sl_publisher *pub = t->ctx;
+
+	if (pub->state != PUB_CONNECTED)
+		return;		/* the next CONNACK publishes it */
+	if (pub->status_mid) {	/* the previous one is still in flight */
+		sl_timer_arm(pub->loop, &pub->health_timer, pub->health_ms);
+		return;
+	}
+	pub_publish_status(pub, "online", NULL);
+}
+
+void sl_publisher_set_health(struct sl_publisher *pub, sl_publisher_health_fn fn, void *ctx,
+			     unsigned interval_s)
+{
+	pub->health_fn = fn;
+	pub->health_ctx = ctx;
+	pub->health_ms = (uint64_t)interval_s * 1000u;
+	pub->health_timer.cb = pub_health_cb;
+	pub->health_timer.ctx = pub;
 }
 
 /* ---- libmosquitto callbacks (inside mosquitto_loop_*: no destroy here) --- */
@@ -971,6 +1013,7 @@ static void pub_drop(struct sl_publisher *pub)
 	}
 	pub->state = PUB_IDLE;
 	sl_timer_cancel(pub->loop, &pub->misc_timer);
+	sl_timer_cancel(pub->loop, &pub->health_timer);
 	pub->rewind_wanted = false;	/* the next CONNACK rewinds; probes stay scheduled */
 	pub_window_reset(pub);
 	memset(pub->cursor.after, 0, sizeof(pub->cursor.after));
@@ -1437,6 +1480,7 @@ void sl_publisher_close(struct sl_publisher *pub)
 		return;
 	sl_timer_cancel(pub->loop, &pub->conn_timer);
 	sl_timer_cancel(pub->loop, &pub->misc_timer);
+	sl_timer_cancel(pub->loop, &pub->health_timer);
 	sl_timer_cancel(pub->loop, &pub->retry_timer);
 	pub_unregister(pub);
 	if (pub->mosq) {

@@ -49,6 +49,16 @@ void sl_publisher_close(struct sl_publisher *pub);
 void sl_publisher_kick(struct sl_publisher *pub);
 void sl_publisher_stats(const struct sl_publisher *pub, struct sl_publisher_stats *out);
 /*
+ * Fleet health in the retained status message: every "online" status then
+ * carries "health", an object fn writes (spool, POS errors, certificate...),
+ * and "uplink" (reconnects, refusals); it is published again every
+ * interval_s while connected (0: only at connect). docs/mqtt.md.
+ */
+struct sl_jw;
+typedef void (*sl_publisher_health_fn)(void *ctx, struct sl_jw *w);
+void sl_publisher_set_health(struct sl_publisher *pub, sl_publisher_health_fn fn, void *ctx,
+			     unsigned interval_s);
+/*
  * The TLS client key must be private to the agent's user (no group or other
  * permission bits), like the master key: 0; -EPERM with a one-line reason in
  * err; -errno when it cannot be stat()ed (a missing file is reported at
