@@ -253,6 +253,23 @@ static int emit_presence(void *ctx, const struct sl_presence_event *ev)
 
 /* ---- status (storelinkctl status) ------------------------------------- */
 
+/* The spool's figures both status views share (inside the "spool" object). */
+static void spool_fields_json(const struct sl_agent *ag, const struct sl_spool_stats *ss,
+			      struct sl_jw *w)
+{
+	sl_jw_kv_uint(w, "depth", ss->depth);
+	sl_jw_key(w, "oldest_age_s");
+	if (ss->depth && ss->oldest_age_us >= 0)
+		sl_jw_double(w, (double)ss->oldest_age_us / 1e6, 3);
+	else
+		sl_jw_null(w);
+	sl_jw_kv_uint(w, "bytes", ss->bytes);
+	sl_jw_kv_uint(w, "cap_bytes", ss->cap_bytes);
+	sl_jw_kv_uint(w, "commit_errors", ag->commit_errors);
+	sl_jw_key(w, "disk_low");
+	sl_jw_bool(w, ss->disk_low);
+}
+
 /* The retained status message's "health" (docs/mqtt.md): what a fleet
  * dashboard needs about this gateway, without asking it. */
 static void health_json(void *ctx, struct sl_jw *w)
@@ -272,17 +289,7 @@ static void health_json(void *ctx, struct sl_jw *w)
 
 	sl_jw_key(w, "spool");
 	sl_jw_obj_begin(w);
-	sl_jw_kv_uint(w, "depth", ss.depth);
-	sl_jw_kv_uint(w, "bytes", ss.bytes);
-	sl_jw_kv_uint(w, "cap_bytes", ss.cap_bytes);
-	sl_jw_key(w, "oldest_age_s");
-	if (ss.depth && ss.oldest_age_us >= 0)
-		sl_jw_double(w, (double)ss.oldest_age_us / 1e6, 3);
-	else
-		sl_jw_null(w);
-	sl_jw_key(w, "disk_low");
-	sl_jw_bool(w, ss.disk_low);
-	sl_jw_kv_uint(w, "commit_errors", ag->commit_errors);
+	spool_fields_json(ag, &ss, w);
 	sl_jw_key(w, "classes");
 	sl_jw_obj_begin(w);
 	for (int c = 0; c < SL_CLASS__COUNT; c++) {
@@ -361,18 +368,8 @@ static void status_json(void *ctx, struct sl_jw *w)
 
 	sl_jw_key(w, "spool");
 	sl_jw_obj_begin(w);
-	sl_jw_kv_uint(w, "depth", ss.depth);
-	sl_jw_key(w, "oldest_age_s");
-	if (ss.depth && ss.oldest_age_us >= 0)
-		sl_jw_double(w, (double)ss.oldest_age_us / 1e6, 3);
-	else
-		sl_jw_null(w);
-	sl_jw_kv_uint(w, "bytes", ss.bytes);
-	sl_jw_kv_uint(w, "cap_bytes", ss.cap_bytes);
-	sl_jw_kv_uint(w, "commit_errors", ag->commit_errors);
+	spool_fields_json(ag, &ss, w);
 	sl_jw_kv_uint(w, "deletes_pending", ss.deletes_pending);
-	sl_jw_key(w, "disk_low");
-	sl_jw_bool(w, ss.disk_low);
 	sl_jw_obj_end(w);
 
 	sl_jw_key(w, "events");

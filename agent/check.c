@@ -155,16 +155,22 @@ static void check_file_readable(struct check *c, const char *section, const char
 		close(fd);
 }
 
+/* An X.509 time (UTC) as a time_t; (time_t)-1 if out of range. */
+static time_t x509_epoch(const mbedtls_x509_time *t)
+{
+	struct tm tm = { .tm_year = t->year - 1900, .tm_mon = t->mon - 1, .tm_mday = t->day,
+			 .tm_hour = t->hour, .tm_min = t->min, .tm_sec = t->sec };
+
+	return timegm(&tm);
+}
+
 /* A certificate file's validity: expired or not yet valid is an error,
  * expiring within WARN_DAYS a warning. */
 static void check_validity(struct check *c, const char *key, const char *path,
 			   const mbedtls_x509_crt *crt)
 {
 	for (; crt && crt->raw.p; crt = crt->next) {
-		struct tm to = { .tm_year = crt->valid_to.year - 1900,
-				 .tm_mon = crt->valid_to.mon - 1, .tm_mday = crt->valid_to.day,
-				 .tm_hour = crt->valid_to.hour, .tm_min = crt->valid_to.min };
-		time_t end = timegm(&to), now = time(NULL);
+		time_t end = x509_epoch(&crt->valid_to), now = time(NULL);
 
 		if (mbedtls_x509_time_is_future(&crt->valid_from)) {
 			report(c, false, "mqtt", key, "%s is not valid before %04d-%02d-%02d (is "
@@ -222,7 +228,7 @@ static void check_tls(struct check *c)
 	if (cfg->mqtt_key_file) {
 		rc = sl_publisher_key_private(cfg->mqtt_key_file, err, sizeof(err));
 		if (rc == -EPERM) {
-			report(c, false, "mqtt", "key_file", "%s", err + strlen("[mqtt] key_file "));
+			report(c, false, "mqtt", "key_file", "%s", err);
 		} else if (rc < 0) {
 			report(c, false, "mqtt", "key_file", "%s: %s", cfg->mqtt_key_file,
 			       strerror(-rc));
@@ -370,10 +376,7 @@ int sl_cert_not_after(const char *path, char out[SL_DAY_LEN], int64_t *ret_days_
 
 	mbedtls_x509_crt_init(&crt);
 	if (path && mbedtls_x509_crt_parse_file(&crt, path) == 0) {
-		struct tm to = { .tm_year = crt.valid_to.year - 1900, .tm_mon = crt.valid_to.mon - 1,
-				 .tm_mday = crt.valid_to.day, .tm_hour = crt.valid_to.hour,
-				 .tm_min = crt.valid_to.min };
-		time_t end = timegm(&to);
+		time_t end = x509_epoch(&crt.valid_to);
 
 		snprintf(out, SL_DAY_LEN, "%04u-%02u-%02u", (unsigned)crt.valid_to.year % 10000u,
 			 (unsigned)crt.valid_to.mon % 100u, (unsigned)crt.valid_to.day % 100u);

@@ -139,23 +139,29 @@ int sl_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size
 		? 0 : -EIO;
 }
 
-int sl_keyring_kcv(const struct sl_keyring *kr, bool next, char out[SL_KCV_LEN])
+/* kcv = base64url_nopad(first 6 bytes of HMAC-SHA256(K_pan, "storelink/kcv")) */
+static int kcv_of(const uint8_t k_pan[SL_KEY_LEN], char out[SL_KCV_LEN])
 {
 	static const char label[] = "storelink/kcv";
 	uint8_t mac[32];
 	int rc;
 
-	if (!kr || !out)
-		return -EINVAL;
-	if (next && !kr->has_next)
-		return -ENOENT;
-	rc = sl_hmac_sha256(next ? kr->next_kind_key[SL_KIND_PAN] : kr->kind_key[SL_KIND_PAN],
-			    SL_KEY_LEN, (const uint8_t *)label, sizeof(label) - 1, mac);
+	rc = sl_hmac_sha256(k_pan, SL_KEY_LEN, (const uint8_t *)label, sizeof(label) - 1, mac);
 	if (rc == 0)
 		rc = sl_base64url_nopad(mac, SL_KCV_BYTES, out, SL_KCV_LEN);
 	mbedtls_platform_zeroize(mac, sizeof(mac));
 	return rc < 0 ? rc : 0;
 }
+
+int sl_keyring_kcv(const struct sl_keyring *kr, bool next, char out[SL_KCV_LEN])
+{
+	if (!kr || !out)
+		return -EINVAL;
+	if (next && !kr->has_next)
+		return -ENOENT;
+	return kcv_of(next ? kr->next_kind_key[SL_KIND_PAN] : kr->kind_key[SL_KIND_PAN], out);
+}
+
 
 int sl_base64url_nopad(const uint8_t *in, size_t len, char *out, size_t outsz)
 {
@@ -207,6 +213,20 @@ static int derive_kind_keys(const uint8_t master[SL_KEY_LEN], const char *tenant
 			return rc;
 	}
 	return 0;
+}
+
+int sl_key_kcv(const uint8_t master[SL_KEY_LEN], const char *tenant, char out[SL_KCV_LEN])
+{
+	uint8_t keys[SL_KIND__COUNT][SL_KEY_LEN];
+	int rc;
+
+	if (!master || !tenant || !*tenant || !out)
+		return -EINVAL;
+	rc = derive_kind_keys(master, tenant, keys);
+	if (rc == 0)
+		rc = kcv_of(keys[SL_KIND_PAN], out);
+	mbedtls_platform_zeroize(keys, sizeof(keys));
+	return rc;
 }
 
 /*

@@ -95,6 +95,8 @@ const char *sl_keyring_next_kid(const struct sl_keyring *kr); /* NULL if none */
 #define SL_KCV_BYTES 6
 #define SL_KCV_LEN 9            /* 8 characters + NUL */
 int sl_keyring_kcv(const struct sl_keyring *kr, bool next, char out[SL_KCV_LEN]);
+/* The same from a raw master key and tenant, without a keyring (storelinkctl). */
+int sl_key_kcv(const uint8_t master[SL_KEY_LEN], const char *tenant, char out[SL_KCV_LEN]);
 
 /*
  * token = kid "." base64url_nopad(HMAC-SHA256(K_kind, canonical[0..len)))

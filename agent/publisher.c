@@ -1043,7 +1043,7 @@ int sl_publisher_key_private(const char *path, char *err, size_t errlen)
 	if (stat(path, &st) < 0)
 		return -errno;
 	if (st.st_mode & 077) {
-		snprintf(err, errlen, "[mqtt] key_file %s is %s by group or others (mode %04o); "
+		snprintf(err, errlen, "%s is %s by group or others (mode %04o); "
 			 "chmod 600 it", path, (st.st_mode & 066) ? "readable or writable" :
 			 "accessible", (unsigned int)(st.st_mode & 07777));
 		return -EPERM;
@@ -1058,7 +1058,7 @@ static bool pub_file_ok(struct sl_publisher *pub, const char *key, const char *p
 
 		if (strcmp(key, "key_file") || sl_publisher_key_private(path, err, sizeof(err)) != -EPERM)
 			return true;
-		pub_set_err(pub, key, "%s", err);
+		pub_set_err(pub, key, "[mqtt] key_file %s", err);
 		return false;
 	}
 	pub_set_err(pub, key, "[mqtt] %s %s: %s", key, path ? path : "(unset)",
@@ -1357,9 +1357,13 @@ int sl_publisher_open(struct sl_publisher **ret, struct sl_loop *loop,
 
 	/* a private key others can read is refused at start, like the master key */
 	if (cfg->mqtt_tls && cfg->mqtt_key_file) {
-		rc = sl_publisher_key_private(cfg->mqtt_key_file, err, errlen);
-		if (rc == -EPERM)
+		char why[PUB_ERR_MAX];
+
+		rc = sl_publisher_key_private(cfg->mqtt_key_file, why, sizeof(why));
+		if (rc == -EPERM) {
+			snprintf(err, errlen, "[mqtt] key_file %s", why);
 			return rc;
+		}
 	}
 
 	pub = calloc(1, sizeof(*pub));

@@ -61,8 +61,9 @@ void sl_publisher_set_health(struct sl_publisher *pub, sl_publisher_health_fn fn
 /*
  * The TLS client key must be private to the agent's user (no group or other
  * permission bits), like the master key: 0; -EPERM with a one-line reason in
- * err; -errno when it cannot be stat()ed (a missing file is reported at
- * connect time instead, and retried).
+ * err (it names the file, not the setting); -errno when it cannot be
+ * stat()ed (a missing file is reported at connect time instead, and
+ * retried).
  */
 int sl_publisher_key_private(const char *path, char *err, size_t errlen);
 

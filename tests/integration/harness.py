@@ -107,6 +107,12 @@ def token(master_hex, tenant, kind, canonical, kid="v1"):
     return kid + "." + b64url_nopad(hmac.new(key, canonical.encode(), hashlib.sha256).digest())
 
 
+def kcv(master_hex, tenant):
+    """Key check value of docs/tokens.md section 7, computed independently."""
+    k_pan = hkdf_sha256(bytes.fromhex(master_hex), tenant.encode(), b"storelink/pan")
+    return b64url_nopad(hmac.new(k_pan, b"storelink/kcv", hashlib.sha256).digest()[:6])
+
+
 def loyalty_canonical(s):
     return s.upper().replace(" ", "").replace("-", "")
 

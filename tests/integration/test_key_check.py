@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """
 Key check values (docs/tokens.md section 7): the gateway's public
-fingerprint of its key, computed here independently (hmac, hashlib), must be
+fingerprint of its key, computed independently (harness.kcv: hmac, hashlib), must be
 what `storelinkctl status` shows (keys.key_check), what the retained status
 message carries (key_checks, in key_ids' order) and what
 `storelinkctl keygen --tenant` prints for the key it writes.
@@ -9,18 +9,11 @@ message carries (key_checks, in key_ids' order) and what
   test_key_check.py STORELINKD STORELINKCTL
 """
 
-import hashlib
-import hmac
 import os
 import subprocess
 import sys
 
 import harness as h
-
-
-def kcv(master_hex, tenant):
-    k_pan = h.hkdf_sha256(bytes.fromhex(master_hex), tenant.encode(), b"storelink/pan")
-    return h.b64url_nopad(hmac.new(k_pan, b"storelink/kcv", hashlib.sha256).digest()[:6])
 
 
 def body(env, storelinkd, storelinkctl):
@@ -34,7 +27,7 @@ def body(env, storelinkd, storelinkctl):
     agent = h.Agent(storelinkd, env.dir, broker, env.pki)
     agent.start()
     env.cleanup.append(agent.kill)
-    want = kcv(agent.master_hex, h.TENANT)
+    want = h.kcv(agent.master_hex, h.TENANT)
     # the control socket opens just after the POS socket that start() waits for
     status = []
 
@@ -67,7 +60,7 @@ def body(env, storelinkd, storelinkctl):
         master_hex = f.read().strip()
     out = r.stdout.decode()
     h.check(master_hex not in out, "keygen printed the key")
-    h.check("key check value (tenant acme): %s\n" % kcv(master_hex, "acme") in out,
+    h.check("key check value (tenant acme): %s\n" % h.kcv(master_hex, "acme") in out,
             "keygen output %r" % out)
     h.log("key check values agree: %s" % want)
 

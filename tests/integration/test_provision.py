@@ -15,8 +15,6 @@ and the agent (run as the service user) delivers POS events to a TLS broker.
   test_provision.py STORELINKD STORELINKCTL SOURCE_DIR
 """
 
-import hashlib
-import hmac
 import os
 import pwd
 import random
@@ -123,8 +121,7 @@ def body(env, storelinkd, ctl, src):
     h.check(len(token) >= 32, "POS token too short")
     for secret in (master_hex, token, read(secrets["gateway.key"]).decode()):
         h.check(secret not in out1, "provision printed a secret")
-    k_pan = h.hkdf_sha256(bytes.fromhex(master_hex), h.TENANT.encode(), b"storelink/pan")
-    kcv = h.b64url_nopad(hmac.new(k_pan, b"storelink/kcv", hashlib.sha256).digest()[:6])
+    kcv = h.kcv(master_hex, h.TENANT)
     h.check("check value %s" % kcv in out1, "provision does not show the key check value")
 
     # twice: every key kept

@@ -111,16 +111,10 @@ static void answers_free(struct answers *a)
 	free(a->user);
 }
 
-/* tenant, store and gateway ids: what topics and a certificate subject take as is */
-static bool id_ok(const char *s)
+/* The board's placeholder, which the config parser accepts as a name. */
+static bool placeholder(const char *s)
 {
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!(s[n] >= 'a' && s[n] <= 'z') && !(s[n] >= 'A' && s[n] <= 'Z') &&
-		    !(s[n] >= '0' && s[n] <= '9') && s[n] != '-' && s[n] != '_' && s[n] != '.')
-			return false;
-	return n > 0 && n <= 64 && strcmp(s, "CHANGE-ME") != 0;
+	return strstr(s, "CHANGE-ME") != NULL;
 }
 
 /* ---- the config text: set one key of one section, keeping the rest ------ */
@@ -282,7 +276,6 @@ static int master_key(const struct answers *a, const struct sl_config *cfg, cons
 	static const char hex[] = "0123456789abcdef";
 	uint8_t key[SL_KEY_LEN];
 	char text[2 * SL_KEY_LEN + 1], err[512], kcv[SL_KCV_LEN];
-	struct sl_keyring *kr = NULL;
 	const char *how;
 	int rc;
 
@@ -322,10 +315,7 @@ static int master_key(const struct answers *a, const struct sl_config *cfg, cons
 			goto out;
 		}
 	}
-	rc = sl_keyring_new(&kr, cfg->tenant, key, cfg->key_id, NULL, NULL);
-	if (rc == 0)
-		rc = sl_keyring_kcv(kr, false, kcv);
-	sl_keyring_free(kr);
+	rc = sl_key_kcv(key, cfg->tenant, kcv);
 	if (rc == 0)
 		printf("master key %s: %s (key id %s, check value %s: compare it with the CDP's)\n",
 		       cfg->master_key_file, how, cfg->key_id, kcv);
@@ -690,12 +680,14 @@ static int edit_config(const struct answers *a, char **text, struct sl_config **
 		perr("the configuration would not be valid:\n%s", err);
 		return rc;
 	}
-	if (!id_ok((*cfg)->tenant) || !id_ok((*cfg)->store_id) || !id_ok((*cfg)->gateway_id)) {
+	/* the parser checked they are names; only the placeholder is left */
+	if (placeholder((*cfg)->tenant) || placeholder((*cfg)->store_id) ||
+	    placeholder((*cfg)->gateway_id)) {
 		perr("tenant, store and gateway must be set (--tenant, --store, --gateway): "
 		     "1-64 characters of A-Z a-z 0-9 . _ -, not CHANGE-ME");
 		return -EINVAL;
 	}
-	if (!(*cfg)->mqtt_host || strstr((*cfg)->mqtt_host, "CHANGE-ME")) {
+	if (!(*cfg)->mqtt_host || placeholder((*cfg)->mqtt_host)) {
 		perr("the broker must be set (--broker HOST[:PORT])");
 		return -EINVAL;
 	}

@@ -339,14 +339,9 @@ static int fill_random(uint8_t *buf, size_t len)
 /* Prints the key check value of key under tenant (docs/tokens.md). */
 static int print_kcv(const uint8_t key[SL_KEY_LEN], const char *tenant)
 {
-	struct sl_keyring *kr = NULL;
 	char kcv[SL_KCV_LEN];
-	int rc;
+	int rc = sl_key_kcv(key, tenant, kcv);
 
-	rc = sl_keyring_new(&kr, tenant, key, "v1", NULL, NULL);
-	if (rc == 0)
-		rc = sl_keyring_kcv(kr, false, kcv);
-	sl_keyring_free(kr);
 	if (rc < 0) {
 		fprintf(stderr, "storelinkctl keygen: key check value: %s\n", strerror(-rc));
 		return rc;
