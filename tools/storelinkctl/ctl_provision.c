@@ -123,13 +123,14 @@ static bool placeholder(const char *s)
  * or adds the section); *text is reallocated. 0 or -ENOMEM. */
 static int ini_set(char **text, const char *section, const char *key, const char *value)
 {
-	char *t = *text, *out, *line, *sec_end = NULL, *hit = NULL, *hit_end = NULL;
+	char *t = *text, *out, *line, *eol, *sec_end = NULL, *hit = NULL, *hit_end = NULL;
 	bool in = false;
 	size_t klen = strlen(key), n;
 
-	for (line = t; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
-		char *p = line, *eol = strchr(line, '\n');
+	for (line = t; *line; line = eol) {
+		char *p = line;
 
+		eol = strchr(line, '\n');
 		eol = eol ? eol + 1 : line + strlen(line);
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -161,10 +162,10 @@ static int ini_set(char **text, const char *section, const char *key, const char
 	out = malloc(n);
 	if (!out)
 		return -ENOMEM;
-	if (hit) {
-		snprintf(out, n, "%.*s%s = %s\n%s", (int)(hit - t), t, key, value, hit_end);
-	} else if (sec_end) {
-		snprintf(out, n, "%.*s%s = %s\n%s", (int)(sec_end - t), t, key, value, sec_end);
+	if (hit || sec_end) {	/* replace the line, or insert after the section's last */
+		char *cut = hit ? hit : sec_end, *rest = hit ? hit_end : sec_end;
+
+		snprintf(out, n, "%.*s%s = %s\n%s", (int)(cut - t), t, key, value, rest);
 	} else {
 		size_t l = strlen(t);
 
